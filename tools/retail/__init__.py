@@ -36,6 +36,19 @@ from tools.retail._records import (
     ProductRecord,
     UserRecord,
 )
+from tools.retail._schema import (
+    Fulfilment,
+    Order,
+    OrderItem,
+    PaymentMethod,
+    PaymentTransaction,
+    Product,
+    RetailBase,
+    ShipmentEvent,
+    User,
+    Variant,
+)
+from tools.retail._seed import SeedSummary, seed_demo
 from tools.retail._shipping_tools import (
     CARRIER_STATUSES,
     get_refund_status,
@@ -55,9 +68,20 @@ __all__ = [
     "CANCEL_REASONS",
     "CARRIER_STATUSES",
     "ORDER_STATUSES",
+    "Fulfilment",
+    "Order",
+    "OrderItem",
+    "PaymentMethod",
+    "PaymentTransaction",
+    "Product",
+    "RetailBase",
+    "ShipmentEvent",
+    "User",
+    "Variant",
     "RETAIL_TOOLS",
     "OrderRecord",
     "ProductRecord",
+    "SeedSummary",
     "TaubenchData",
     "UserRecord",
     "export_taubench",
@@ -66,6 +90,7 @@ __all__ = [
     "read_taubench_dir",
     "retail_counts",
     "retail_registry",
+    "seed_demo",
     "state_hash",
     "write_taubench_dir",
 ]

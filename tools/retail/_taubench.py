@@ -34,6 +34,7 @@ from tools.retail._schema import (
 __all__ = [
     "TAUBENCH_FILES",
     "TaubenchData",
+    "canonical_state",
     "export_taubench",
     "load_taubench",
     "read_taubench_dir",
@@ -255,42 +256,44 @@ def export_taubench(backend: SqlBackend) -> TaubenchData:
     """Return the database's current state in the tau-bench layout."""
     with backend.session() as session:
         methods: dict[str, dict[str, Any]] = defaultdict(dict)
-        for m in session.scalars(select(PaymentMethod).order_by(PaymentMethod.position)):
-            record: dict[str, Any] = {"source": m.source}
-            if m.brand is not None:
-                record["brand"] = m.brand
-            if m.last_four is not None:
-                record["last_four"] = m.last_four
-            if m.balance is not None:
-                record["balance"] = _number(m.balance)
-            record["id"] = m.id
-            methods[m.user_id][m.id] = record
+        for m in session.execute(
+            select(PaymentMethod.__table__).order_by(PaymentMethod.position)
+        ).mappings():
+            record: dict[str, Any] = {"source": m["source"]}
+            if m["brand"] is not None:
+                record["brand"] = m["brand"]
+            if m["last_four"] is not None:
+                record["last_four"] = m["last_four"]
+            if m["balance"] is not None:
+                record["balance"] = _number(m["balance"])
+            record["id"] = m["id"]
+            methods[m["user_id"]][m["id"]] = record
         order_ids: dict[str, list[str]] = defaultdict(list)
         for user_id, order_id in session.execute(
             select(Order.user_id, Order.id).order_by(Order.user_position, Order.id)
         ):
             order_ids[user_id].append(order_id)
         users = {
-            u.id: {
-                "name": {"first_name": u.first_name, "last_name": u.last_name},
-                "address": {key: getattr(u, key) for key in _ADDRESS_KEYS},
-                "email": u.email,
-                "payment_methods": methods.get(u.id, {}),
-                "orders": order_ids.get(u.id, []),
+            u["id"]: {
+                "name": {"first_name": u["first_name"], "last_name": u["last_name"]},
+                "address": {key: u[key] for key in _ADDRESS_KEYS},
+                "email": u["email"],
+                "payment_methods": methods.get(u["id"], {}),
+                "orders": order_ids.get(u["id"], []),
             }
-            for u in session.execute(select(User).order_by(User.position)).scalars()
+            for u in session.execute(select(User.__table__).order_by(User.position)).mappings()
         }
         variants: dict[str, dict[str, Any]] = defaultdict(dict)
-        for v in session.scalars(select(Variant).order_by(Variant.position)):
-            variants[v.product_id][v.item_id] = {
-                "item_id": v.item_id,
-                "options": v.options,
-                "available": v.available,
-                "price": _number(v.price),
+        for v in session.execute(select(Variant.__table__).order_by(Variant.position)).mappings():
+            variants[v["product_id"]][v["item_id"]] = {
+                "item_id": v["item_id"],
+                "options": v["options"],
+                "available": v["available"],
+                "price": _number(v["price"]),
             }
         products = {
-            p.id: {"name": p.name, "product_id": p.id, "variants": variants.get(p.id, {})}
-            for p in session.scalars(select(Product).order_by(Product.position))
+            p["id"]: {"name": p["name"], "product_id": p["id"], "variants": variants.get(p["id"], {})}
+            for p in session.execute(select(Product.__table__).order_by(Product.position)).mappings()
         }
         orders = _export_orders(session)
     return TaubenchData(users=users, orders=orders, products=products)
@@ -350,21 +353,14 @@ def _export_orders(session: Any) -> Records:
     return orders
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float | Decimal):
-        return round(float(value), 2)
-    if isinstance(value, dict):
-        return {str(key): _canonical(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    return value
+def canonical_state(value: Any) -> Any:
+    """Return ``value`` as plain JSON data with every number a float (so ``51 == 51.0``)."""
+    return json.loads(json.dumps(value, default=str), parse_int=float)
 
 
 def state_hash(data: TaubenchData) -> str:
-    """Return a SHA-256 of the canonical state: key order ignored, numbers rounded to cents."""
-    canonical = json.dumps(_canonical(data.as_dict()), sort_keys=True, separators=(",", ":"))
+    """Return a SHA-256 of the canonical state: key order ignored, every number a float."""
+    canonical = json.dumps(canonical_state(data.as_dict()), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -1,0 +1,23 @@
+"""The root ``resolve`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import _data, _demo, _eval, _tools
+
+app = typer.Typer(
+    name="resolve",
+    help="Autonomous resolution agents: typed tools, policy guardrails, review, evals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_data.app, name="data")
+app.add_typer(_eval.app, name="eval")
+app.add_typer(_tools.app, name="tools")
+app.command()(_demo.demo)
+
+
+def main() -> None:
+    """Entry point of the ``resolve`` console script."""
+    app()
