@@ -16,8 +16,8 @@ from tools.errors import ResolveToolsError
 
 __all__ = ["DbOption", "console", "err_console", "fail_cleanly", "print_json_line", "retail_db"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -46,5 +46,5 @@ def fail_cleanly() -> Iterator[None]:
     try:
         yield
     except (ResolveToolsError, EvalError) as error:
-        err_console.print(f"[bold red]error:[/] {error}")
+        err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(code=2) from None

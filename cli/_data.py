@@ -20,7 +20,9 @@ from tools.retail import (
     write_taubench_dir,
 )
 
-app = typer.Typer(help="Build, inspect and export the retail business database.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build, inspect and export the retail business database.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -99,4 +101,6 @@ def info(db: DbOption = None) -> None:
         backend = open_retail_backend(location)
         counts = retail_counts(backend)
         backend.dispose()
-    console.print(f"{location}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    console.print(
+        f"{location}: " + ", ".join(f"{n} {what}" for what, n in counts.items()), soft_wrap=True
+    )

@@ -14,8 +14,15 @@ from rich.panel import Panel
 from sqlalchemy import select
 
 from cli._common import DbOption, console, fail_cleanly, retail_db
-from tools import SqlBackend, ToolContext, ToolRegistry, ToolResult
-from tools.retail import Fulfilment, Order, open_retail_backend, retail_counts, retail_registry, seed_demo
+from tools import SqlBackend, ToolConfigError, ToolContext, ToolRegistry, ToolResult
+from tools.retail import (
+    Fulfilment,
+    Order,
+    open_retail_backend,
+    retail_counts,
+    retail_registry,
+    seed_demo,
+)
 
 app = typer.Typer()
 
@@ -39,17 +46,25 @@ def _pick_orders(backend: SqlBackend) -> tuple[str, str, str]:
     """A customer with a pending order, and an order whose shipment is in transit."""
 
     def query(session: Any) -> tuple[str, str, str]:
-        pending = session.scalars(
-            select(Order).where(Order.status == "pending").order_by(Order.id).limit(1)
-        ).one()
-        transit = session.scalars(
-            select(Order.id)
+        in_transit = (
+            select(Order.user_id, Order.id.label("transit_id"))
             .join(Fulfilment, Fulfilment.order_id == Order.id)
             .where(Fulfilment.carrier_status == "in_transit")
+            .subquery()
+        )
+        row = session.execute(
+            select(Order.user_id, Order.id, in_transit.c.transit_id)
+            .join(in_transit, in_transit.c.user_id == Order.user_id)
+            .where(Order.status == "pending")
             .order_by(Order.id)
             .limit(1)
-        ).one()
-        return pending.user_id, pending.id, transit
+        ).first()
+        if row is None:
+            raise ToolConfigError(
+                "the database has no customer with a pending order and a parcel in transit: "
+                "run `resolve demo --fresh` to rebuild the demo data"
+            )
+        return str(row[0]), str(row[1]), str(row[2])
 
     result: tuple[str, str, str] = backend.read(query)
     return result
@@ -69,17 +84,30 @@ def run_demo(location: str, *, fresh: bool = False) -> None:
     ctx = ToolContext(backend=backend)
     profile = _call(registry, ctx, "look up the profile", "get_user_details", user_id=user_id)
     email = profile["email"]
-    console.print(Panel(f"Customer: hi, I'm {email} - please cancel order {order_id}, I no "
-                        "longer need it. And where is my other parcel?", title="chat"))
+    console.print(
+        Panel(
+            f"Customer: hi, I'm {email} - please cancel order {order_id}, I no "
+            "longer need it. And where is my other parcel?",
+            title="chat",
+        )
+    )
     found = _call(registry, ctx, "authenticate by email", "find_user_id_by_email", email=email)
     ctx = ctx.with_customer(found["user_id"])
     order = _call(registry, ctx, "check the order's status", "get_order_details", order_id=order_id)
-    console.print(f"  order {order_id} is [bold]{order['status']}[/], total "
-                  f"{sum(p['amount'] for p in order['payment_history']):.2f} USD")
+    console.print(
+        f"  order {order_id} is [bold]{order['status']}[/], total "
+        f"{sum(p['amount'] for p in order['payment_history']):.2f} USD"
+    )
     key = f"demo:{order_id}:cancel"
     keyed = ctx.with_key(key)
-    cancelled = _call(registry, keyed, "cancel (customer said yes)", "cancel_pending_order",
-                      order_id=order_id, reason="no longer needed")
+    cancelled = _call(
+        registry,
+        keyed,
+        "cancel (customer said yes)",
+        "cancel_pending_order",
+        order_id=order_id,
+        reason="no longer needed",
+    )
     again = registry.invoke(
         "cancel_pending_order", {"order_id": order_id, "reason": "no longer needed"}, keyed
     )
@@ -88,8 +116,11 @@ def run_demo(location: str, *, fresh: bool = False) -> None:
     tracking = _call(registry, ctx, "track the parcel", "track_shipment", order_id=transit_id)
     lines = [f"Order {order_id} is {cancelled.get('status', 'unchanged')}."]
     for refund in refunds.get("refunds", []):
-        timing = "credited now" if refund["status"] == "credited" else (
-            f"expected by {refund.get('expected_by')}")
+        timing = (
+            "credited now"
+            if refund["status"] == "credited"
+            else (f"expected by {refund.get('expected_by')}")
+        )
         lines.append(f"Refund of {refund['amount']:.2f} USD to your {refund['method']}: {timing}.")
     for shipment in tracking.get("shipments", []):
         lines.append(

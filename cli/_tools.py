@@ -53,7 +53,9 @@ def call(
     """Call one tool against the database (no policy check: an operator's tool)."""
     with fail_cleanly():
         backend = open_retail_backend(retail_db(db))
-        result = retail_registry().invoke(name, args, ToolContext(backend=backend, idempotency_key=key))
+        result = retail_registry().invoke(
+            name, args, ToolContext(backend=backend, idempotency_key=key)
+        )
         backend.dispose()
     console.print_json(result.content())
     if result.replayed:

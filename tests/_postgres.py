@@ -96,12 +96,25 @@ def start_postgres() -> PostgresServer:
         shutil.chown(workdir, "postgres")
         shutil.chown(socket_dir, "postgres")
     port = _free_port()
-    _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    _run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]
+    )
     options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
     log = workdir / "server.log"
     _run(
-        [str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(log), "-o", options]
-        + ["-w", "-t", "60", "start"]
+        [
+            *(str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(log)),
+            *("-o", options, "-w", "-t", "60", "start"),
+        ]
     )
     return PostgresServer(
         url=f"postgresql://postgres@127.0.0.1:{port}/postgres", data_dir=data_dir, bin_dir=bin_dir

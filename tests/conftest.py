@@ -33,13 +33,12 @@ class NetworkBlocked(RuntimeError):
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    elif isinstance(address, str | bytes):
+    if isinstance(address, str | bytes):
         return True  # AF_UNIX socket path
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
-    return host in {"localhost", "::1", "0.0.0.0"} or host.startswith("127.")
+    host = str(address[0])
+    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 _real_connect = socket.socket.connect
@@ -94,9 +93,7 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def empty_db_url(
-    db_kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
+def empty_db_url(db_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a new, empty database of the parametrized kind."""
     if db_kind == "sqlite":
         yield str(tmp_path / "retail.db")

@@ -111,7 +111,7 @@ def list_all_product_types(data: Data) -> Any:
 def calculate(data: Data, expression: str) -> Any:
     if not set(expression) <= set("0123456789+-*/(). "):
         raise RefError("invalid_expression")
-    return round(float(eval(expression, {"__builtins__": {}})), 2)  # noqa: S307 - digits only
+    return round(float(eval(expression, {"__builtins__": {}})), 2)
 
 
 def transfer_to_human_agents(data: Data, summary: str) -> Any:
@@ -202,7 +202,11 @@ def modify_pending_order_items(
     for old_id, new_id in zip(item_ids, new_item_ids, strict=True):
         item = next(i for i in order["items"] if i["item_id"] == old_id)
         variant = data["products"][item["product_id"]]["variants"][new_id]
-        item["item_id"], item["price"], item["options"] = new_id, variant["price"], variant["options"]
+        item["item_id"], item["price"], item["options"] = (
+            new_id,
+            variant["price"],
+            variant["options"],
+        )
     order["status"] = "pending (item modified)"
     return order
 

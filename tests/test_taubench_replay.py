@@ -34,7 +34,12 @@ TEST_SPLIT_FAILURES = [
     (2, 1, "get_product_details", "product_not_found"),  # an item id given as a product id
     (3, 1, "get_product_details", "product_not_found"),
     (4, 1, "get_product_details", "product_not_found"),
-    (12, 4, "return_delivered_order_items", "payment_method_not_allowed"),  # refund to a card not on the order
+    (
+        12,
+        4,
+        "return_delivered_order_items",
+        "payment_method_not_allowed",
+    ),  # refund to a card not on the order
     (13, 4, "return_delivered_order_items", "payment_method_not_allowed"),
     (21, 5, "get_product_details", "product_not_found"),
     (21, 6, "get_product_details", "product_not_found"),
@@ -80,7 +85,9 @@ def pristine(taubench_retail_dir: Path) -> str:
 
 
 def _chunks() -> list[tuple[str, int]]:
-    return [(split, start) for split, size in SPLIT_SIZES.items() for start in range(0, size, CHUNK)]
+    return [
+        (split, start) for split, size in SPLIT_SIZES.items() for start in range(0, size, CHUNK)
+    ]
 
 
 @pytest.mark.parametrize(("split", "start"), _chunks(), ids=lambda v: str(v))
@@ -133,7 +140,11 @@ def test_export_states_writes_only_changed_records(
     assert list(first["orders"]) == ["#W2378156"]
     assert first["orders"]["#W2378156"]["status"] == "exchange requested"
     assert first["users"] == {} and first["products"] == {}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["test-0.json", "test-1.json", "test-2.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "test-0.json",
+        "test-1.json",
+        "test-2.json",
+    ]
 
 
 def test_changed_records_marks_removed_records_as_null() -> None:

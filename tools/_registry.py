@@ -130,9 +130,7 @@ class ToolRegistry:
 
     def fingerprint(self) -> str:
         """A hash of every tool's name, effect and schema (changes when a contract changes)."""
-        material = [
-            {"name": t.name, "effect": t.effect, "schema": t.openai_schema()} for t in self
-        ]
+        material = [{"name": t.name, "effect": t.effect, "schema": t.openai_schema()} for t in self]
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
     def validate(self, name: str, arguments: Mapping[str, Any] | str | None) -> BaseModel:
@@ -142,7 +140,8 @@ class ToolRegistry:
             ToolError: Unknown tool, undecodable JSON or invalid arguments (names the field).
         """
         item = self.get(name)
-        return item.input_model.model_validate(self._decode(name, arguments))
+        model: BaseModel = item.input_model.model_validate(self._decode(name, arguments))
+        return model
 
     @staticmethod
     def _decode(name: str, arguments: Mapping[str, Any] | str | None) -> dict[str, Any]:
@@ -159,9 +158,7 @@ class ToolRegistry:
                     code="invalid_arguments",
                 ) from None
         if not isinstance(arguments, Mapping):
-            raise ToolError(
-                f"arguments for {name} must be a JSON object", code="invalid_arguments"
-            )
+            raise ToolError(f"arguments for {name} must be a JSON object", code="invalid_arguments")
         return dict(arguments)
 
     def invoke(

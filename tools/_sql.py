@@ -88,7 +88,8 @@ def database_url(url_or_path: str | Path) -> str:
     dialect = make_url(text).get_backend_name()
     if dialect not in {"sqlite", "postgresql"}:
         raise ToolConfigError(
-            f"unsupported database {dialect!r} in {text!r}: use a SQLite path or a postgresql:// URL"
+            f"unsupported database {dialect!r} in {text!r}: "
+            "use a SQLite path or a postgresql:// URL"
         )
     return text
 

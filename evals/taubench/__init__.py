@@ -8,7 +8,14 @@ from evals.taubench._replay import (
     TaubenchReplayer,
     changed_records,
 )
-from evals.taubench._tasks import SPLITS, Split, TaubenchAction, TaubenchTask, load_tasks, split_file
+from evals.taubench._tasks import (
+    SPLITS,
+    Split,
+    TaubenchAction,
+    TaubenchTask,
+    load_tasks,
+    split_file,
+)
 
 __all__ = [
     "REPLAY_CLOCK",

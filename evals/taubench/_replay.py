@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evals.taubench._tasks import TaubenchTask
 from tools import ToolContext, ToolRegistry
 from tools._provision import DatabaseCopies
 from tools.retail import (
@@ -31,8 +32,6 @@ from tools.retail import (
 )
 from tools.retail._schema import retail_metadata
 from tools.retail._taubench import canonical_state
-
-from evals.taubench._tasks import TaubenchTask
 
 __all__ = [
     "REPLAY_CLOCK",

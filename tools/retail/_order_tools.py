@@ -213,9 +213,7 @@ def modify_pending_order_payment(
 
 
 @tool(effect="write")
-def modify_pending_order_items(
-    args: ModifyPendingOrderItemsInput, ctx: ToolContext
-) -> OrderRecord:
+def modify_pending_order_items(args: ModifyPendingOrderItemsInput, ctx: ToolContext) -> OrderRecord:
     """Change items of a pending order to other variants of the same products.
 
     Can be done only once per order: collect every item to change first. The price difference

@@ -138,9 +138,7 @@ def calculate(args: CalculateInput, ctx: ToolContext) -> CalculationResult:
 
 
 @tool(effect="read")
-def transfer_to_human_agents(
-    args: TransferToHumanAgentsInput, ctx: ToolContext
-) -> TransferResult:
+def transfer_to_human_agents(args: TransferToHumanAgentsInput, ctx: ToolContext) -> TransferResult:
     """Transfer the customer to a human agent, with a summary of the issue.
 
     Only when the request cannot be handled with the available tools, or the customer

@@ -7,7 +7,7 @@ optional keys left out when unset (``model_dump(mode="json", exclude_none=True)`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,7 +40,7 @@ OrderStatus = Literal[
     "return requested",
     "exchange requested",
 ]
-ORDER_STATUSES: tuple[str, ...] = OrderStatus.__args__
+ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
 
 
 class _Record(BaseModel):
@@ -160,7 +160,7 @@ def _address(row: User | Order) -> AddressRecord:
 
 def _payment_method(method: PaymentMethod) -> PaymentMethodRecord:
     return PaymentMethodRecord(
-        source=method.source,  # type: ignore[arg-type]
+        source=method.source,
         brand=method.brand,
         last_four=method.last_four,
         balance=method.balance,
@@ -213,10 +213,10 @@ def order_record(order: Order) -> OrderRecord:
             FulfilmentRecord(tracking_id=list(f.tracking_ids), item_ids=list(f.item_ids))
             for f in order.fulfilments
         ],
-        status=order.status,  # type: ignore[arg-type]
+        status=order.status,
         payment_history=[
             PaymentRecord(
-                transaction_type=p.transaction_type,  # type: ignore[arg-type]
+                transaction_type=p.transaction_type,
                 amount=p.amount,
                 payment_method_id=p.payment_method_id,
             )

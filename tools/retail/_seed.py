@@ -523,7 +523,8 @@ class _Builder:
             count = min(len(combos), rng.randint(4, 15))
             chosen = sorted(rng.sample(range(len(combos)), count))
             stock = [rng.random() >= 0.15 for _ in chosen]
-            for index in rng.sample(range(count), count)[: max(0, 2 - sum(stock))]:
+            sold_out = [index for index, available in enumerate(stock) if not available]
+            for index in rng.sample(sold_out, max(0, 2 - sum(stock))):
                 stock[index] = True  # every product keeps two variants to exchange between
             variants = []
             for variant_position, (combo_index, available) in enumerate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -33,7 +33,7 @@ __all__ = [
 CarrierStatus = Literal[
     "label_created", "in_transit", "out_for_delivery", "delivered", "returned", "cancelled"
 ]
-CARRIER_STATUSES: tuple[str, ...] = CarrierStatus.__args__
+CARRIER_STATUSES: tuple[str, ...] = get_args(CarrierStatus)
 REFUND_BUSINESS_DAYS = 7
 
 
@@ -217,7 +217,7 @@ def _describe(method: PaymentMethod | None, payment_method_id: str) -> str:
     if method is None:
         return payment_method_id
     if method.source == "credit_card":
-        return f"{(method.brand or 'credit').title()} card ending {method.last_four}"
+        return f"{(method.brand or 'credit card').title()} ending {method.last_four}"
     return "PayPal" if method.source == "paypal" else "gift card"
 
 
@@ -274,6 +274,4 @@ def get_refund_status(args: OrderIdInput, ctx: ToolContext) -> RefundStatus:
         note = "the return refund is issued once the returned items reach the warehouse"
     if not refunds and note is None:
         note = "no refund has been issued for this order"
-    return RefundStatus(
-        order_id=order.id, order_status=order.status, refunds=refunds, note=note
-    )
+    return RefundStatus(order_id=order.id, order_status=order.status, refunds=refunds, note=note)

@@ -292,8 +292,14 @@ def export_taubench(backend: SqlBackend) -> TaubenchData:
                 "price": _number(v["price"]),
             }
         products = {
-            p["id"]: {"name": p["name"], "product_id": p["id"], "variants": variants.get(p["id"], {})}
-            for p in session.execute(select(Product.__table__).order_by(Product.position)).mappings()
+            p["id"]: {
+                "name": p["name"],
+                "product_id": p["id"],
+                "variants": variants.get(p["id"], {}),
+            }
+            for p in session.execute(
+                select(Product.__table__).order_by(Product.position)
+            ).mappings()
         }
         orders = _export_orders(session)
     return TaubenchData(users=users, orders=orders, products=products)

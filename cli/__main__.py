@@ -1,0 +1,5 @@
+"""``python -m cli`` runs the ``resolve`` command."""
+
+from cli import main
+
+main()
