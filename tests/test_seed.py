@@ -6,6 +6,7 @@ fields against what the write tools would have produced), on SQLite and PostgreS
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -68,7 +69,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def _snapshot(backend: SqlBackend) -> str:
-    """The whole database as text: the tau-bench export plus what it leaves out."""
+    """A digest of the whole database: the tau-bench export plus what it leaves out."""
     with backend.session() as session:
         orders = session.scalars(select(Order).order_by(Order.id)).all()
         extra = {
@@ -93,7 +94,8 @@ def _snapshot(backend: SqlBackend) -> str:
             }
             for o in orders
         }
-    return json.dumps({"export": export_taubench(backend).as_dict(), "extra": extra})
+    text = json.dumps({"export": export_taubench(backend).as_dict(), "extra": extra})
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _check_consistency(backend: SqlBackend, now: datetime = DEMO_NOW) -> None:
@@ -324,6 +326,25 @@ def test_summary_matches_the_database(backend: SqlBackend) -> None:
     assert {s: statuses[s] for s in ORDER_STATUSES} == summary.orders_by_status
     assert summary.variants == sum(len(p.variants) for p in products)
     assert summary.gift_cards == len(gift_cards) > 0
+
+
+def test_new_shipments_get_fresh_ids(backend: SqlBackend) -> None:
+    summary = seed_demo(backend, seed=8, customers=20, orders=60)
+    with backend.session() as session, session.begin():
+        order_id = session.scalars(select(Order.id).order_by(Order.id)).first()
+        taken = set(session.scalars(select(Fulfilment.id)))
+        shipment = Fulfilment(
+            order_id=order_id,
+            position=9,
+            tracking_ids=["000000000001"],
+            item_ids=[],
+            carrier="UPS",
+            carrier_status="label_created",
+        )
+        session.add(shipment)
+        session.flush()
+        assert shipment.id not in taken
+    assert summary.orders == 60
 
 
 def test_seeded_data_is_consistent(backend: SqlBackend) -> None:
