@@ -27,7 +27,9 @@ from tools.retail import (
     read_taubench_dir,
     retail_registry,
 )
+from tools.retail._read_tools import CalculationResult
 from tools.retail._schema import retail_metadata
+from tools.retail._shipping_tools import TrackingResult
 
 REGISTRY = retail_registry()
 THURSDAY = datetime(2024, 5, 9, 20, 0, tzinfo=UTC)
@@ -138,7 +140,8 @@ def methods_of(tau: TaubenchData, user_id: str, source: str) -> dict[str, Record
 
 def other_users_method(tau: TaubenchData, user_id: str) -> str:
     other = next(uid for uid in tau.users if uid != user_id)
-    return next(iter(tau.users[other]["payment_methods"]))
+    method: str = next(iter(tau.users[other]["payment_methods"]))
+    return method
 
 
 def swaps(tau: TaubenchData, order: Record, *, available: bool = True) -> Iterator[Any]:
@@ -279,7 +282,7 @@ def test_list_all_product_types_is_sorted_by_name(backend: SqlBackend, tau: Taub
 def test_calculate_is_exact(backend: SqlBackend, expression: str, expected: str) -> None:
     result = invoke(backend, "calculate", expression=expression)
 
-    assert result.output is not None
+    assert isinstance(result.output, CalculationResult)
     assert result.output.result == Decimal(expected)
     assert result.payload() == {"result": float(expected)}
 
@@ -303,6 +306,18 @@ def test_calculate_refuses_anything_but_arithmetic(backend: SqlBackend, expressi
 
     assert result.error is not None
     assert result.error.code == "invalid_expression"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: calculate parses number literals as Python floats before Decimal, so literals "
+    "beyond 17 significant digits lose cents (tools/retail/_calculator.py, _evaluate)",
+)
+def test_calculate_keeps_long_literals_exact(backend: SqlBackend) -> None:
+    result = invoke(backend, "calculate", expression="12345678901234567.89 + 0.01")
+
+    assert isinstance(result.output, CalculationResult)
+    assert result.output.result == Decimal("12345678901234567.90")
 
 
 def test_transfer_to_human_agents_echoes_the_summary(backend: SqlBackend) -> None:
@@ -626,7 +641,7 @@ def test_modify_items_charges_a_card_the_exact_difference(
         "pending credit card order with two distinct, changeable items",
     )
     order_id = order["order_id"]
-    changes = {}
+    changes: dict[str, Record] = {}
     for item, variant, _ in swaps(tau, order):
         changes.setdefault(item["item_id"], variant)
     item_ids = list(changes)[:2]
@@ -1081,15 +1096,14 @@ def test_refund_status_of_a_card_follows_the_clock(backend: SqlBackend, tau: Tau
     assert before["refunds"] == []
     assert before["note"] == "no refund has been issued for this order"
     # Thursday + 7 business days = the Monday after next.
-    assert status_on(9)["refunds"] == [
-        {
-            "amount": order["payment_history"][0]["amount"],
-            "payment_method_id": paid_with(order),
-            "method": f"{card['brand'].title()} card ending {card['last_four']}",
-            "status": "processing",
-            "expected_by": "2024-05-20",
-        }
-    ]
+    [line] = status_on(9)["refunds"]
+    assert line.pop("method").endswith(card["last_four"])  # wording is free, the card is not
+    assert line == {
+        "amount": order["payment_history"][0]["amount"],
+        "payment_method_id": paid_with(order),
+        "status": "processing",
+        "expected_by": "2024-05-20",
+    }
     assert status_on(20)["refunds"][0]["status"] == "processing"
     assert status_on(21)["refunds"][0]["status"] == "completed"
     assert status_on(21)["order_status"] == "cancelled"
@@ -1153,7 +1167,7 @@ def test_shipment_events_keep_their_instant(
 
     tracking = invoke(backend, "track_shipment", order_id=order_id)
 
-    assert tracking.output is not None
+    assert isinstance(tracking.output, TrackingResult)
     assert tracking.output.shipments[0].events[-1].at == THURSDAY
 
 

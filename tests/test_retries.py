@@ -128,9 +128,9 @@ def test_faults_beyond_the_attempts_are_a_run_failure(
     backend: SqlBackend, tau: TaubenchData
 ) -> None:
     order_id = next(iter(tau.orders))
-    _, arguments = gift_card_cancel(tau)
+    order, arguments = gift_card_cancel(tau)
     before = export_taubench(backend).as_dict()
-    backend.inject_transient_faults(6)
+    backend.inject_transient_faults(9)
 
     with pytest.raises(TransientBackendError, match="database is locked"):
         REGISTRY.invoke("get_order_details", {"order_id": order_id}, ToolContext(backend))
@@ -139,15 +139,18 @@ def test_faults_beyond_the_attempts_are_a_run_failure(
         REGISTRY.invoke(
             "cancel_pending_order", arguments, ToolContext(backend, idempotency_key="k")
         )
-
-    assert backend.injected_faults == 6
+    assert backend.injected_faults == 8
     assert export_taubench(backend).as_dict() == before
-    # The faults are spent: the keyed write now applies, once.
+
+    # One fault is left: the keyed write now applies on its second try, once.
     result = REGISTRY.invoke(
         "cancel_pending_order", arguments, ToolContext(backend, idempotency_key="k")
     )
     assert result.ok
-    assert (result.attempts, result.replayed) == (1, False)
+    assert (result.attempts, result.replayed) == (2, False)
+    assert backend.injected_faults == 9
+    history = export_taubench(backend).as_dict()["orders"][order["order_id"]]["payment_history"]
+    assert [p["transaction_type"] for p in history] == ["payment", "refund"]
 
 
 def test_a_tool_error_is_not_retried(backend: SqlBackend, tau: TaubenchData) -> None:
