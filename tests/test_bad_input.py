@@ -6,7 +6,6 @@ field on every tool; then hypothesis throws random calls at the registry.
 
 from __future__ import annotations
 
-import decimal
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.exc import DataError
 
 from tools import SqlBackend, ToolContext, ToolError, ToolResult
 from tools._provision import DatabaseCopies
@@ -288,13 +286,6 @@ def test_an_extra_field_is_named(
     ["9" * 29, "1" + "0" * 400 + ".0", "99999999999999 * 99999999999999 * 99999999999999"],
     ids=["29-digits", "float-overflow", "huge-product"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    raises=decimal.InvalidOperation,
-    reason="bug: calculate rounds a result of more than 26 integer digits (or infinity) with "
-    "to_money outside the trapped context; decimal.InvalidOperation escapes "
-    "(tools/retail/_read_tools.py, calculate)",
-)
 def test_calculate_with_huge_numbers_is_an_error_value(
     shared_backend: SqlBackend, expression: str
 ) -> None:
@@ -331,11 +322,6 @@ def backend(template: DatabaseCopies) -> Iterator[SqlBackend]:
     template.discard(url)
 
 
-def _xfail_on_postgres(request: pytest.FixtureRequest, backend: SqlBackend, reason: str) -> None:
-    if backend.dialect == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, raises=DataError, reason=reason))
-
-
 @pytest.mark.parametrize(
     ("name", "field"),
     [
@@ -351,12 +337,6 @@ def test_a_nul_character_is_a_value_not_a_crash(
     name: str,
     field: str,
 ) -> None:
-    _xfail_on_postgres(
-        request,
-        backend,
-        "bug: PostgreSQL text cannot hold NUL; the input models let '\\x00' through and "
-        "psycopg's DataError escapes invoke (tools/retail/_inputs.py)",
-    )
     arguments = {**valid[name], field: f"{valid[name][field]}\x00"}
 
     result = REGISTRY.invoke(name, arguments, ToolContext(backend))
@@ -373,14 +353,6 @@ def test_a_nul_character_is_a_value_not_a_crash(
 def test_address_fields_at_their_schema_maximum_are_stored(
     request: pytest.FixtureRequest, backend: SqlBackend, valid: dict[str, Record], name: str
 ) -> None:
-    _xfail_on_postgres(
-        request,
-        backend,
-        "bug: the input models allow 200 characters for city/state/country but the columns "
-        "hold 100 (and a reroute's event location, city + ', ' + state, holds 200); "
-        "PostgreSQL raises StringDataRightTruncation out of invoke "
-        "(tools/retail/_inputs.py AddressChange vs tools/retail/_schema.py)",
-    )
     longest = {field: field[0] * properties(name)[field]["maxLength"] for field in ADDRESS}
 
     result = REGISTRY.invoke(name, {**valid[name], **longest}, ToolContext(backend))

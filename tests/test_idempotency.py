@@ -217,15 +217,6 @@ def test_concurrent_identical_keyed_writes_apply_once(
     card_id = order["payment_history"][0]["payment_method_id"]
     arguments = {"order_id": order_id, "reason": "no longer needed"}
     postgres = backend.dialect == "postgresql"
-    if postgres:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: SqlBackend.write checks the key before the order's row lock; the "
-                "second of two concurrent calls waits on that lock, then finds the order "
-                "cancelled and returns not_pending instead of the replay (tools/_sql.py, write)",
-            )
-        )
     start = threading.Barrier(2)
 
     def call() -> ToolResult:

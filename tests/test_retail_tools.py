@@ -308,11 +308,6 @@ def test_calculate_refuses_anything_but_arithmetic(backend: SqlBackend, expressi
     assert result.error.code == "invalid_expression"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: calculate parses number literals as Python floats before Decimal, so literals "
-    "beyond 17 significant digits lose cents (tools/retail/_calculator.py, _evaluate)",
-)
 def test_calculate_keeps_long_literals_exact(backend: SqlBackend) -> None:
     result = invoke(backend, "calculate", expression="12345678901234567.89 + 0.01")
 
@@ -1145,21 +1140,9 @@ def local_timezone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], 
     time.tzset()
 
 
-def _sqlite_keeps_no_time_zone(request: pytest.FixtureRequest, backend: SqlBackend) -> None:
-    if backend.dialect == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: DateTime(timezone=True) columns come back naive from SQLite, so "
-                "stored instants lose their time zone (tools/retail/_schema.py)",
-            )
-        )
-
-
 def test_shipment_events_keep_their_instant(
     request: pytest.FixtureRequest, backend: SqlBackend, tau: TaubenchData
 ) -> None:
-    _sqlite_keeps_no_time_zone(request, backend)
     order_id = orders_with(tau, "processed")[0]["order_id"]
     assert invoke(
         backend, "reroute_shipment", clock=lambda: THURSDAY, order_id=order_id, **NEW_ADDRESS
@@ -1177,7 +1160,6 @@ def test_refund_date_does_not_depend_on_the_server_time_zone(
     tau: TaubenchData,
     local_timezone: Callable[[str], None],
 ) -> None:
-    _sqlite_keeps_no_time_zone(request, backend)
     local_timezone("America/Los_Angeles")
     order = next(o for o in orders_with(tau, "pending") if paid_with(o).startswith("credit_card"))
     order_id = order["order_id"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import MetaData
 
 from tools import (
@@ -157,11 +157,6 @@ def test_nested_models_are_inlined_without_titles_or_refs() -> None:
     assert not keys & {"title", "$ref", "$defs"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _inline_refs replaces {'$ref': ..., 'description': ...} by the referenced "
-    "model and drops the field's own description (tools/_tool.py, _inline_refs)",
-)
 def test_nested_model_field_keeps_its_own_description() -> None:
     to = send.openai_schema()["function"]["parameters"]["properties"]["to"]
 
@@ -420,12 +415,6 @@ def test_validate_returns_the_input_model(registry: ToolRegistry) -> None:
     assert args == GreetInput(name="Ada", times=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValidationError,
-    reason="bug: ToolRegistry.validate lets pydantic's ValidationError escape instead of the "
-    "documented ToolError (tools/_registry.py, validate)",
-)
 def test_validate_reports_invalid_arguments_as_a_tool_error(registry: ToolRegistry) -> None:
     with pytest.raises(ToolError) as raised:
         registry.validate("greet", {"times": 2})
@@ -434,12 +423,6 @@ def test_validate_reports_invalid_arguments_as_a_tool_error(registry: ToolRegist
     assert raised.value.field == "name"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="bug: ToolRegistry._decode catches only JSONDecodeError; deeply nested JSON raises "
-    "RecursionError out of invoke (tools/_registry.py, _decode)",
-)
 def test_deeply_nested_json_arguments_are_an_error_value(
     registry: ToolRegistry, ctx: ToolContext
 ) -> None:

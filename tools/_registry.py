@@ -140,7 +140,10 @@ class ToolRegistry:
             ToolError: Unknown tool, undecodable JSON or invalid arguments (names the field).
         """
         item = self.get(name)
-        model: BaseModel = item.input_model.model_validate(self._decode(name, arguments))
+        try:
+            model: BaseModel = item.input_model.model_validate(self._decode(name, arguments))
+        except ValidationError as error:
+            raise _validation_error(name, error) from None
         return model
 
     @staticmethod
@@ -156,6 +159,10 @@ class ToolRegistry:
                 raise ToolError(
                     f"arguments for {name} are not valid JSON: {error.msg}",
                     code="invalid_arguments",
+                ) from None
+            except RecursionError:
+                raise ToolError(
+                    f"arguments for {name} are nested too deeply", code="invalid_arguments"
                 ) from None
         if not isinstance(arguments, Mapping):
             raise ToolError(f"arguments for {name} must be a JSON object", code="invalid_arguments")

@@ -19,14 +19,22 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Engine, MetaData, String, Text, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, String, Text, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from tools.errors import ToolConfigError, ToolError, TransientBackendError
 
-__all__ = ["IdempotencyRecord", "SqlBackend", "WriteOutcome", "database_url", "request_hash"]
+__all__ = [
+    "IdempotencyRecord",
+    "SqlBackend",
+    "UTCDateTime",
+    "WriteOutcome",
+    "database_url",
+    "request_hash",
+]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -42,6 +50,26 @@ _TRANSIENT_MARKERS = (
 )
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back time-zone aware (SQLite drops zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ToolConfigError(f"timestamps must be time-zone aware datetimes, not {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        stamp: datetime = value
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
 class _IdempotencyBase(DeclarativeBase):
     metadata = MetaData()
 
@@ -55,7 +83,7 @@ class IdempotencyRecord(_IdempotencyBase):
     tool: Mapped[str] = mapped_column(String(100))
     request_hash: Mapped[str] = mapped_column(String(64))
     result_json: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -250,6 +278,7 @@ class SqlBackend:
         try:
             with self._translated(), Session(self._write_engine) as session, session.begin():
                 if idempotency_key is not None:
+                    self._serialize_key(session, idempotency_key)
                     stored = self._stored(session, idempotency_key, digest, output_model)
                     if stored is not None:
                         return WriteOutcome(stored, replayed=True)
@@ -276,6 +305,18 @@ class SqlBackend:
             if stored is None:
                 raise
             return WriteOutcome(stored, replayed=True)
+
+    def _serialize_key(self, session: Session, key: str) -> None:
+        """Make concurrent writes with one key wait for each other (PostgreSQL).
+
+        Without it, two callers could both miss the stored record; the second would then
+        fail on the state the first left ("not pending") instead of replaying. SQLite needs
+        nothing: its write transactions (BEGIN IMMEDIATE) are serial already.
+        """
+        if self.dialect == "postgresql":
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
 
     @staticmethod
     def _stored(session: Session, key: str, digest: str, output_model: type[M]) -> M | None:

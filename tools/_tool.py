@@ -49,6 +49,8 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             target = dict(defs[ref.removeprefix("#/$defs/")])
             target.pop("title", None)
+            # The field's own keys (its description) win over the referenced model's.
+            target.update({key: value for key, value in node.items() if key != "$ref"})
             return _inline_refs(target, defs)
         return {key: _inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
     if isinstance(node, list):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
-from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
+from decimal import (
+    ROUND_HALF_EVEN,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 from tools.errors import ToolError
 
@@ -19,52 +26,57 @@ _BINARY: dict[type[ast.operator], Callable[[Decimal, Decimal], Decimal]] = {
     ast.Div: operator.truediv,
 }
 _MAX_DEPTH = 50
+_CENT = Decimal("0.01")
+_MAX_DIGITS = 20  # whole digits of a result; amounts in this domain are far smaller
 
 
-def _evaluate(node: ast.AST, depth: int = 0) -> Decimal:
+def _invalid(message: str) -> ToolError:
+    return ToolError(message, code="invalid_expression", field="expression")
+
+
+def _evaluate(node: ast.AST, source: str, depth: int = 0) -> Decimal:
     if depth > _MAX_DEPTH:
-        raise ToolError("expression is nested too deeply", code="invalid_expression")
+        raise _invalid("expression is nested too deeply")
     if isinstance(node, ast.Expression):
-        return _evaluate(node.body, depth + 1)
+        return _evaluate(node.body, source, depth + 1)
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        return Decimal(str(node.value))
+        # From the literal's text, not the float: "12345678901234567.89" keeps its cents.
+        literal = ast.get_source_segment(source, node) or str(node.value)
+        return Decimal(literal)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
-        value = _evaluate(node.operand, depth + 1)
+        value = _evaluate(node.operand, source, depth + 1)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left = _evaluate(node.left, depth + 1)
-        right = _evaluate(node.right, depth + 1)
+        left = _evaluate(node.left, source, depth + 1)
+        right = _evaluate(node.right, source, depth + 1)
         return _BINARY[type(node.op)](left, right)
-    raise ToolError(
-        "expression may only use numbers, + - * / and parentheses", code="invalid_expression"
-    )
+    raise _invalid("expression may only use numbers, + - * / and parentheses")
 
 
 def evaluate(expression: str) -> Decimal:
-    """Evaluate an arithmetic expression exactly (Decimal, 28 significant digits).
+    """Evaluate an arithmetic expression exactly and round it to cents (half to even).
 
     Raises:
         ToolError: Characters other than digits, operators, parentheses, dots and spaces, a
-            malformed expression, or a division by zero.
+            malformed expression, a division by zero, or a result too large to represent.
     """
     if not set(expression) <= _ALLOWED_CHARACTERS:
-        raise ToolError(
-            "invalid characters in expression: use digits, + - * / ( ) . and spaces",
-            code="invalid_expression",
-            field="expression",
-        )
+        raise _invalid("invalid characters in expression: use digits, + - * / ( ) . and spaces")
     try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError:
-        raise ToolError(
-            f"malformed expression {expression!r}", code="invalid_expression", field="expression"
-        ) from None
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        raise _invalid(f"malformed expression {expression!r}") from None
     try:
         with localcontext() as context:
+            context.prec = 60
             context.traps[DivisionByZero] = True
             context.traps[InvalidOperation] = True
-            return _evaluate(tree)
-    except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-        raise ToolError(
-            "division by zero in expression", code="invalid_expression", field="expression"
-        ) from None
+            context.traps[Overflow] = True
+            value = _evaluate(tree, expression.strip())
+            if value.is_finite() and value != 0 and value.adjusted() >= _MAX_DIGITS:
+                raise _invalid("the result is too large to calculate")
+            return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    except (DivisionByZero, ZeroDivisionError):
+        raise _invalid("division by zero in expression") from None
+    except (InvalidOperation, Overflow, OverflowError):
+        raise _invalid("the result is too large to calculate") from None

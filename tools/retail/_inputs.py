@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 __all__ = [
     "CANCEL_REASONS",
@@ -32,6 +32,7 @@ CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 ItemIds = Annotated[list[Identifier], Field(min_length=1, max_length=50)]
@@ -45,6 +46,14 @@ _PAYMENT_ID = (
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class NoInput(_Input):
@@ -115,9 +124,9 @@ class AddressChange(_Input):
     address2: OptionalText = Field(
         description="The second line of the address, such as 'Apt 1' or ''."
     )
-    city: Text = Field(description="The city, such as 'San Francisco'.")
-    state: Text = Field(description="The state, such as 'CA'.")
-    country: Text = Field(description="The country, such as 'USA'.")
+    city: Place = Field(description="The city, such as 'San Francisco'.")
+    state: Place = Field(description="The state, such as 'CA'.")
+    country: Place = Field(description="The country, such as 'USA'.")
     zip: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] = (
         Field(description="The zip code, such as '12345'.")
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, RootModel
 from sqlalchemy import func, select
 
 from tools._context import ToolContext
-from tools._money import Money, to_money
+from tools._money import Money
 from tools._tool import tool
 from tools.errors import ToolError
 from tools.retail._calculator import evaluate
@@ -134,7 +134,7 @@ def list_all_product_types(args: NoInput, ctx: ToolContext) -> ProductTypes:
 def calculate(args: CalculateInput, ctx: ToolContext) -> CalculationResult:
     """Calculate the value of an arithmetic expression, such as a refund total."""
     value: Decimal = evaluate(args.expression)
-    return CalculationResult(result=to_money(value))
+    return CalculationResult(result=value)
 
 
 @tool(effect="read")

@@ -11,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tools._money import Cents
+from tools._sql import UTCDateTime
 
 __all__ = [
     "Fulfilment",
@@ -118,7 +119,7 @@ class Order(RetailBase):
     state: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(100))
     zip: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(100))
     return_items: Mapped[list[str] | None] = mapped_column(JSON)
     return_payment_method_id: Mapped[str | None] = mapped_column(String(64))
@@ -179,9 +180,9 @@ class ShipmentEvent(RetailBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     fulfilment_id: Mapped[int] = mapped_column(ForeignKey("retail_fulfilments.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(40))
-    location: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)
 
 
@@ -196,4 +197,4 @@ class PaymentTransaction(RetailBase):
     transaction_type: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Cents)
     payment_method_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
