@@ -3,6 +3,7 @@
 from evals.taubench._replay import (
     REPLAY_CLOCK,
     ActionError,
+    PolicyHold,
     ReplayReport,
     TaskOutcome,
     TaubenchReplayer,
@@ -21,6 +22,7 @@ __all__ = [
     "REPLAY_CLOCK",
     "SPLITS",
     "ActionError",
+    "PolicyHold",
     "ReplayReport",
     "Split",
     "TaskOutcome",

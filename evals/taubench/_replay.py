@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evals.taubench._tasks import TaubenchTask
+from policies import CompiledPack, ConversationFacts, FactLoader, PolicyEngine, ProposedCall
 from tools import ToolContext, ToolRegistry
 from tools._provision import DatabaseCopies
 from tools.retail import (
@@ -36,6 +37,7 @@ from tools.retail._taubench import canonical_state
 __all__ = [
     "REPLAY_CLOCK",
     "ActionError",
+    "PolicyHold",
     "ReplayReport",
     "TaskOutcome",
     "TaubenchReplayer",
@@ -56,14 +58,31 @@ class ActionError(BaseModel):
     code: str
 
 
+class PolicyHold(BaseModel):
+    """A ground-truth action the policy pack did not allow outright."""
+
+    index: int
+    step: int
+    action: str
+    effect: str
+    rules: list[str]
+
+
 class ReplayReport(BaseModel):
-    """The result of replaying a list of tasks (what ``--json`` prints)."""
+    """The result of replaying a list of tasks (what ``--json`` prints).
+
+    ``denied`` and ``approvals`` are present only when a policy pack was applied: ``denied``
+    lists the actions that succeed as tool calls yet the pack did not allow (deny, escalate,
+    confirm), ``approvals`` those it sends to a reviewer (approve, a business extra).
+    """
 
     split: str
     tasks: int
     replayed: int
     errors: list[ActionError] = Field(default_factory=list)
     state_hashes: dict[str, str] = Field(default_factory=dict)
+    denied: list[PolicyHold] | None = None
+    approvals: list[PolicyHold] | None = None
 
 
 @dataclass
@@ -75,6 +94,8 @@ class TaskOutcome:
     errors: list[ActionError]
     final_state: TaubenchData
     results: list[Any] = field(default_factory=list)
+    denied: list[PolicyHold] = field(default_factory=list)
+    approvals: list[PolicyHold] = field(default_factory=list)
 
 
 def changed_records(initial: TaubenchData, final: TaubenchData) -> dict[str, dict[str, Any]]:
@@ -103,6 +124,10 @@ class TaubenchReplayer:
         db_base: Where the copies live: a folder for SQLite files (default: a temporary
             folder) or a ``postgresql://`` server URL.
         registry: The tools to replay through (default: every retail tool).
+        policy: A policy pack to evaluate every action with before it runs, in the state the
+            replay has reached: the customer authenticated as the task's user, the customer's
+            confirmation given. The action runs whatever the decision (the ground truth is
+            replayed as is); decisions other than allow are reported.
     """
 
     def __init__(
@@ -111,9 +136,13 @@ class TaubenchReplayer:
         *,
         db_base: str | Path | None = None,
         registry: ToolRegistry | None = None,
+        policy: CompiledPack | None = None,
     ) -> None:
         self.initial = read_taubench_dir(data_dir)
         self.registry = registry or retail_registry()
+        self.policy = (
+            PolicyEngine(policy, {t.name: t.effect for t in self.registry}) if policy else None
+        )
         self._copies = DatabaseCopies(db_base, retail_metadata, prefix="taubench")
         self._copies.prepare(lambda backend: load_taubench(backend, self.initial))
 
@@ -135,9 +164,24 @@ class TaubenchReplayer:
             ctx = ToolContext(backend=backend, customer_id=task.user_id, clock=lambda: REPLAY_CLOCK)
             errors: list[ActionError] = []
             results: list[Any] = []
+            holds: dict[str, list[PolicyHold]] = {"denied": [], "approvals": []}
+            taken: list[str] = []
+            # Who the conversation has authenticated: the task's user until a lookup in the
+            # ground truth finds someone (one tau task names the wrong user_id).
+            customer = task.user_id
             for step, action in enumerate(task.actions):
                 key = f"taubench:{split}:{index}:{step}"
+                if self.policy is not None:
+                    hold = self._check(
+                        ctx, customer, index, step, action.name, action.kwargs, taken
+                    )
+                    if hold is not None:
+                        holds["approvals" if hold.effect == "approve" else "denied"].append(hold)
                 result = self.registry.invoke(action.name, action.kwargs, ctx.with_key(key))
+                if result.ok and result.effect == "write":
+                    taken.append(action.name)
+                if result.ok and action.name.startswith("find_user_id"):
+                    customer = result.payload()["user_id"]
                 results.append(result.payload())
                 if result.error is not None:
                     errors.append(
@@ -150,6 +194,7 @@ class TaubenchReplayer:
                         )
                     )
             final = export_taubench(backend)
+            failed = {(e.index, e.step) for e in errors}
         finally:
             backend.dispose()
             self._copies.discard(url)
@@ -159,6 +204,41 @@ class TaubenchReplayer:
             errors=errors,
             final_state=final,
             results=results,
+            denied=[h for h in holds["denied"] if (h.index, h.step) not in failed],
+            approvals=holds["approvals"],
+        )
+
+    def _check(
+        self,
+        ctx: ToolContext,
+        customer: str,
+        index: int,
+        step: int,
+        name: str,
+        kwargs: dict[str, Any],
+        taken: list[str],
+    ) -> PolicyHold | None:
+        assert self.policy is not None
+        call = ProposedCall(tool=name, args=kwargs)
+        conversation = ConversationFacts(
+            id=f"taubench-{index}",
+            turn=step + 1,
+            confirmed=True,
+            actions_taken=list(taken),
+            customers_seen=[customer],
+        )
+        context = FactLoader(self.registry, ctx).build(
+            call,
+            customer_id=customer,
+            conversation=conversation,
+            params=self.policy.pack.pack.params,
+            now=REPLAY_CLOCK,
+        )
+        decision = self.policy.evaluate(call, context)
+        if decision.allowed:
+            return None
+        return PolicyHold(
+            index=index, step=step, action=name, effect=decision.effect, rules=decision.rule_ids
         )
 
     def replay(
@@ -178,6 +258,8 @@ class TaubenchReplayer:
             on_task: Called after each task (progress display).
         """
         report = ReplayReport(split=split, tasks=len(tasks), replayed=0)
+        if self.policy is not None:
+            report.denied, report.approvals = [], []
         folder = Path(export_states) if export_states is not None else None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
@@ -186,6 +268,9 @@ class TaubenchReplayer:
             report.replayed += 1
             report.errors.extend(outcome.errors)
             report.state_hashes[str(index)] = outcome.state_hash
+            if self.policy is not None:
+                report.denied = [*(report.denied or []), *outcome.denied]
+                report.approvals = [*(report.approvals or []), *outcome.approvals]
             if folder is not None:
                 diff = changed_records(self.initial, outcome.final_state)
                 path = folder / f"{split}-{index}.json"
