@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import _data, _demo, _eval, _tools
+from cli import _data, _demo, _eval, _policy, _tools
 
 app = typer.Typer(
     name="resolve",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(_data.app, name="data")
 app.add_typer(_eval.app, name="eval")
 app.add_typer(_tools.app, name="tools")
+app.add_typer(_policy.app, name="policy")
 app.command()(_demo.demo)
 
 

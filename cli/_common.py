@@ -12,6 +12,7 @@ from rich.console import Console
 
 from config import get_settings
 from evals.errors import EvalError
+from policies.errors import PolicyError
 from tools.errors import ResolveToolsError
 
 __all__ = ["DbOption", "console", "err_console", "fail_cleanly", "print_json_line", "retail_db"]
@@ -45,6 +46,6 @@ def fail_cleanly() -> Iterator[None]:
     """Turn configuration errors into a one-line message and exit code 2, not a traceback."""
     try:
         yield
-    except (ResolveToolsError, EvalError) as error:
+    except (ResolveToolsError, EvalError, PolicyError) as error:
         err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
         raise typer.Exit(code=2) from None

@@ -12,6 +12,8 @@ from rich.table import Table
 from cli._common import console, err_console, fail_cleanly, print_json_line
 from evals.errors import EvalConfigError
 from evals.taubench import Split, TaskOutcome, TaubenchReplayer, load_tasks, split_file
+from policies import load_pack
+from tools.retail import retail_registry
 
 app = typer.Typer(help="Evaluate: replay benchmark tasks.", no_args_is_help=True)
 
@@ -33,6 +35,13 @@ def replay_taubench(
         str | None,
         typer.Option(help="Where task databases live: a folder, or a postgresql:// server URL."),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate every action with this policy pack (name or YAML) and report the "
+            "actions it would not allow."
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="End with one JSON object summarising the replay.")
     ] = False,
@@ -43,6 +52,9 @@ def replay_taubench(
         if not task_file.exists():
             raise EvalConfigError(f"no tasks file at {task_file}: pass --tasks FILE or --split")
         task_list = load_tasks(task_file)
+        pack = None
+        if policy is not None:
+            pack = load_pack(policy, known_tools={t.name: t.effect for t in retail_registry()})
         progress = Progress(
             TextColumn("[bold]replaying[/] {task.description}"),
             BarColumn(),
@@ -51,7 +63,7 @@ def replay_taubench(
             console=err_console,
             transient=json_output,
         )
-        with TaubenchReplayer(data, db_base=db_base) as replayer, progress:
+        with TaubenchReplayer(data, db_base=db_base, policy=pack) as replayer, progress:
             bar = progress.add_task(f"{split} ({task_file.name})", total=len(task_list))
 
             def advance(_: TaskOutcome) -> None:
@@ -75,5 +87,15 @@ def replay_taubench(
         f"[bold]{report.replayed}/{report.tasks}[/] tasks replayed; "
         f"{len(failed_tasks)} with a tool error, {len(report.errors)} errors in all"
     )
+    if report.denied is not None:
+        console.print(
+            f"policy {policy}: {len(report.denied)} ground-truth actions not allowed, "
+            f"{len(report.approvals or [])} sent for approval (refunds above the threshold)"
+        )
+        for hold in report.denied:
+            console.print(
+                f"  task {hold.index} step {hold.step} {hold.action}: {hold.effect} "
+                f"({', '.join(hold.rules)})"
+            )
     if export_states is not None:
         console.print(f"changed records written to {export_states}")
