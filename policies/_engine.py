@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import cel
+
 from policies._audit import AuditRecord, AuditSink
 from policies._pack import CompiledPack, CompiledRule
 from policies._types import (
@@ -26,7 +28,7 @@ from policies._types import (
 __all__ = ["PolicyEngine"]
 
 
-def _evaluate(rule: CompiledRule, context: Mapping[str, Any]) -> tuple[bool, str | None]:
+def _evaluate(rule: CompiledRule, context: Any) -> tuple[bool, str | None]:
     if rule.program is None:
         return True, None
     try:
@@ -72,8 +74,11 @@ class PolicyEngine:
                 ``action``, ``conversation``, ``params``, ``now`` (see ``policies.facts``).
         """
         fired: list[FiredRule] = []
-        for rule in self.pack.rules_for(call.tool):
-            matched, error = _evaluate(rule, context)
+        rules = self.pack.rules_for(call.tool)
+        # Convert the facts to CEL values once per decision, not once per rule.
+        cel_context = cel.Context(variables=dict(context)) if rules else None
+        for rule in rules:
+            matched, error = _evaluate(rule, cel_context)
             if matched:
                 fired.append(
                     FiredRule(
