@@ -16,6 +16,7 @@ import cel
 
 from policies._audit import AuditRecord, AuditSink
 from policies._pack import CompiledPack, CompiledRule
+from policies._pii import mask_pii
 from policies._types import (
     DEFAULT_DENY_RULE,
     EFFECT_PRIORITY,
@@ -126,13 +127,15 @@ class PolicyEngine:
         """Decide on ``call`` and record the decision in the audit sink."""
         decision = self.evaluate(call, context)
         if self.audit is not None:
+            # The audit log keeps the reasons, not the customer's personal data.
+            masked = decision.model_copy(update={"facts": mask_pii(decision.facts)})
             self.audit.record(
                 AuditRecord(
                     conversation_id=conversation_id,
                     step=step,
                     tool=call.tool,
-                    args=call.args,
-                    decision=decision,
+                    args=mask_pii(call.args),
+                    decision=masked,
                     recorded_at=decision.decided_at,
                 )
             )
