@@ -171,3 +171,16 @@ def test_load_then_export_reproduces_the_input(
     assert exported.orders == data.orders
     assert exported.products == data.products
     assert state_hash(exported) == state_hash(data)
+
+
+def test_replay_on_postgres_matches_sqlite(
+    replayer: TaubenchReplayer, taubench_retail_dir: Path, postgres
+) -> None:
+    tasks = load_tasks(taubench_retail_dir / "tasks_test.json")[:12]
+    with TaubenchReplayer(taubench_retail_dir, db_base=postgres.url) as on_postgres:
+        report = on_postgres.replay(tasks, split="test")
+    expected = replayer.replay(tasks, split="test")
+    assert report.state_hashes == expected.state_hashes
+    assert [(e.index, e.step, e.code) for e in report.errors] == [
+        (e.index, e.step, e.code) for e in expected.errors
+    ]
