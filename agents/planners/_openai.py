@@ -8,11 +8,14 @@ policy decides. Token usage, an estimated cost and the latency go on every retur
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import logging
 import os
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,13 +28,7 @@ from openai.types.chat import (
     ChatCompletionMessageToolCallUnion,
     ChatCompletionToolUnionParam,
 )
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from agents._planner import PlannerInput
 from agents._steps import CallTool, Escalate, Reply, Resolve, Step, StepUsage
@@ -48,6 +45,7 @@ from agents.planners._prompt import (
     last_customer_message,
     offered_tools,
     prompt_hash,
+    tool_name,
 )
 
 __all__ = ["DEFAULT_MODEL", "OpenAIPlanner", "is_retryable", "retry_after"]
@@ -111,13 +109,14 @@ class Backoff:
     def __init__(self, initial: float, maximum: float) -> None:
         self.initial = initial
         self.maximum = maximum
-        self._exponential = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
 
     def __call__(self, state: RetryCallState) -> float:
         """Return the seconds to wait before the next attempt."""
         error = state.outcome.exception() if state.outcome is not None else None
-        hinted = retry_after(error)
-        wait = hinted if hinted is not None else self._exponential(state)
+        wait = retry_after(error)
+        if wait is None:
+            exponent = min(max(state.attempt_number - 1, 0), 60)
+            wait = self.initial * 2**exponent + random.uniform(0, self.initial)
         return max(0.0, min(wait, self.maximum))
 
 
@@ -176,7 +175,8 @@ class OpenAIPlanner:
     Args:
         model: The model name the server knows (``gpt-4o-mini``, a vLLM model id...).
         client: A ready ``AsyncOpenAI`` client (auth, base URL, HTTP settings are its own);
-            its built-in retries are switched off in favour of this planner's.
+            its built-in retries are switched off in favour of this planner's. Use it from
+            one event loop; a client the planner builds itself follows the running loop.
         base_url: An OpenAI-compatible server's URL, when no client is given.
         api_key: The key for ``base_url``; a local server without auth needs none.
         max_retries: Retries after a 429, 5xx, timeout or connection error.
@@ -217,13 +217,14 @@ class OpenAIPlanner:
             raise AgentConfigError(
                 "max_retries and max_argument_repairs must be >= 0 and knowledge_k >= 1"
             )
-        if backoff_initial < 0 or backoff_max < backoff_initial or timeout <= 0:
-            raise AgentConfigError("need 0 <= backoff_initial <= backoff_max and timeout > 0")
+        if min(backoff_initial, backoff_max) < 0 or timeout <= 0:
+            raise AgentConfigError("backoff_initial and backoff_max must be >= 0, timeout > 0")
         if client is not None and (base_url is not None or api_key is not None):
             raise AgentConfigError(
                 "pass either a ready client= or base_url=/api_key=, not both: "
                 "the client already carries its URL and key"
             )
+        self._factory: Callable[[], openai.AsyncOpenAI] | None = None
         if client is None:
             if base_url is None and api_key is None:
                 raise AgentConfigError(
@@ -231,14 +232,16 @@ class OpenAIPlanner:
                     "compatible server, or client=; OpenAIPlanner.from_env() reads "
                     "OPENAI_API_KEY and OPENAI_BASE_URL"
                 )
-            client = openai.AsyncOpenAI(
-                base_url=base_url or OPENAI_BASE_URL,
-                api_key=api_key or _NO_KEY,
-                max_retries=0,
-                timeout=timeout,
-            )
+            url, key = base_url or OPENAI_BASE_URL, api_key or _NO_KEY
+
+            def factory() -> openai.AsyncOpenAI:
+                return openai.AsyncOpenAI(base_url=url, api_key=key, max_retries=0, timeout=timeout)
+
+            self._factory = factory
+            client = factory()
         else:
             client = client.with_options(max_retries=0)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.model = model
         self.client = client
         self.base_url = str(client.base_url).rstrip("/")
@@ -267,6 +270,25 @@ class OpenAIPlanner:
             **options,
         )
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections of the client this planner built (not a given one).
+
+        The planner stays usable: a later call opens new connections.
+        """
+        if self._factory is not None:
+            await self.client.close()
+            self.client = self._factory()
+            self._loop = None
+
+    def _loop_client(self) -> openai.AsyncOpenAI:
+        # An HTTP connection pool belongs to one event loop; a planner reused under a new
+        # loop (asyncio.run per conversation) gets a fresh client when it built its own.
+        loop = asyncio.get_running_loop()
+        if self._factory is not None and self._loop is not None and self._loop is not loop:
+            self.client = self._factory()
+        self._loop = loop
+        return self.client
+
     def fingerprint(self) -> dict[str, Any]:
         """Planner, model, the system prompt template's sha256 and the server's URL."""
         return {
@@ -291,7 +313,7 @@ class OpenAIPlanner:
         )
         messages = build_messages(request.state, system)
         tools = offered_tools(request.tools)
-        offered = [str(t.get("function", {}).get("name", "")) for t in tools]
+        offered = [tool_name(t) for t in tools]
         tally = _Tally(self.model)
         problem = ""
         for _ in range(self.max_argument_repairs + 1):
@@ -321,11 +343,12 @@ class OpenAIPlanner:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> ChatCompletion:
         attempts = 0
+        client = self._loop_client()
 
         async def create() -> ChatCompletion:
             nonlocal attempts
             attempts += 1
-            return await self.client.chat.completions.create(
+            return await client.chat.completions.create(
                 model=self.model,
                 messages=cast("list[ChatCompletionMessageParam]", messages),
                 tools=cast("list[ChatCompletionToolUnionParam]", tools),

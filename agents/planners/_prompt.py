@@ -35,6 +35,7 @@ __all__ = [
     "offered_tools",
     "prompt_hash",
     "system_template",
+    "tool_name",
 ]
 
 RESOLVE_TOOL = "resolve_conversation"
@@ -154,11 +155,12 @@ def build_system_prompt(
 def offered_tools(domain_tools: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The domain's tool schemas plus the control tools (a domain tool keeps its name)."""
     tools = list(domain_tools)
-    names = {_tool_name(t) for t in tools}
-    return tools + [t for t in CONTROL_TOOLS if _tool_name(t) not in names]
+    names = {tool_name(t) for t in tools}
+    return tools + [t for t in CONTROL_TOOLS if tool_name(t) not in names]
 
 
-def _tool_name(schema: dict[str, Any]) -> str:
+def tool_name(schema: dict[str, Any]) -> str:
+    """The tool's name in a function schema (nested ``function`` or flat)."""
     function = schema.get("function")
     if isinstance(function, dict):
         return str(function.get("name", ""))
