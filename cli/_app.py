@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import _data, _demo, _eval, _policy, _tools
+from cli import _chat, _data, _demo, _eval, _policy, _tools
 
 app = typer.Typer(
     name="resolve",
@@ -17,6 +17,7 @@ app.add_typer(_eval.app, name="eval")
 app.add_typer(_tools.app, name="tools")
 app.add_typer(_policy.app, name="policy")
 app.command()(_demo.demo)
+app.command()(_chat.chat)
 
 
 def main() -> None:

@@ -25,8 +25,9 @@ import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -79,7 +80,7 @@ class LocalEmbeddingFunction(_ChromaEmbeddingFunction[Documents]):
     """
 
     backend: Backend
-    dimension: ClassVar[int] = _DIMENSION
+    dimension: int = _DIMENSION
 
     def __call__(self, input: Documents) -> Embeddings:
         """Embed ``input`` texts into L2-normalised float32 vectors."""
@@ -136,11 +137,11 @@ class MiniLMEmbeddingFunction(LocalEmbeddingFunction):
                 self._runner = _OnnxRunner(found, self.cache_dir)
                 self.backend = "onnx"
                 return
-            except ImportError as error:
+            except (ImportError, ValueError) as error:
                 if backend == "onnx":
                     raise AgentConfigError(
-                        f"the onnx backend needs the `onnx` package to build its graph once: "
-                        f"`pip install onnx` ({error})"
+                        f"the onnx backend cannot run here ({error}); it needs onnxruntime, "
+                        "and `pip install onnx` to build its graph on first use"
                     ) from error
                 logger.info("onnx backend unavailable (%s); using torch", error)
         try:
@@ -190,7 +191,7 @@ class _OnnxRunner:
         )
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=_MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def embed(self, texts: list[str]) -> Vectors:
         # Sorting by length keeps padding, and so wasted work, small inside each batch.
@@ -212,7 +213,6 @@ class _TorchRunner:
     """The package's sentence-transformers model on the CPU."""
 
     def __init__(self, model_dir: Path) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(model_dir), device="cpu")
@@ -257,7 +257,7 @@ def _build_onnx(model_dir: Path, target: Path) -> None:
     layers = int(config["num_hidden_layers"])
     eps = float(config.get("layer_norm_eps", 1e-12))
     if config.get("hidden_act", "gelu") != "gelu" or hidden != _DIMENSION:
-        raise ImportError(f"unsupported model for the onnx graph: {config.get('architectures')}")
+        raise ValueError(f"not a MiniLM-L6 BERT model: {model_dir}")
     head_dim = hidden // heads
 
     prefix = "bert." if "bert.embeddings.word_embeddings.weight" in weights else ""
@@ -296,12 +296,16 @@ def _build_onnx(model_dir: Path, target: Path) -> None:
     summed = node("Add", [node("Add", [words, places], "emb/wp"), const("tt0", token_type)], "emb")
     x = layer_norm(summed, "embeddings.LayerNorm", "emb/ln")
 
+    sqrt2, one, half = const("sqrt2", math.sqrt(2.0)), const("one", 1.0), const("half", 0.5)
+
     # Padding: mask [b, t] -> additive bias [b, 1, 1, t] (0 kept, -1e9 padded).
     mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
-    blocked = node("Sub", [const("one_f", 1.0), mask_f], "blocked")
     bias = node(
         "Unsqueeze",
-        [node("Mul", [blocked, const("neg", -1e9)], "bias2"), const("ax12", [1, 2], np.int64)],
+        [
+            node("Mul", [node("Sub", [one, mask_f], "blocked"), const("neg", -1e9)], "bias2"),
+            const("ax12", [1, 2], np.int64),
+        ],
         "bias",
     )
     split_heads = const("split_heads", [0, 0, heads, head_dim], np.int64)
@@ -345,15 +349,20 @@ def _build_onnx(model_dir: Path, target: Path) -> None:
         )
         inner = linear(x, f"{p}.intermediate.dense", f"l{i}/up")
         # Exact GELU, as BERT's "gelu": x * 0.5 * (1 + erf(x / sqrt(2))).
-        erf = node("Erf", [node("Div", [inner, const("sqrt2", math.sqrt(2.0))], f"l{i}/d")], f"l{i}/e")
-        gate = node("Mul", [node("Add", [erf, const("one_f2", 1.0)], f"l{i}/e1"), const("half", 0.5)], f"l{i}/g")
+        erf = node("Erf", [node("Div", [inner, sqrt2], f"l{i}/d")], f"l{i}/e")
+        gate = node("Mul", [node("Add", [erf, one], f"l{i}/e1"), half], f"l{i}/g")
         activated = node("Mul", [inner, gate], f"l{i}/gelu")
         down = linear(activated, f"{p}.output.dense", f"l{i}/down")
         x = layer_norm(node("Add", [down, x], f"l{i}/res2"), f"{p}.output.LayerNorm", f"l{i}/ln2")
 
     # Mean pooling over real tokens, then L2 normalisation.
     mask3 = node("Unsqueeze", [mask_f, const("ax2", [2], np.int64)], "mask3")
-    total = node("ReduceSum", [node("Mul", [x, mask3], "masked"), const("ax1", [1], np.int64)], "sum", keepdims=0)
+    total = node(
+        "ReduceSum",
+        [node("Mul", [x, mask3], "masked"), const("ax1", [1], np.int64)],
+        "sum",
+        keepdims=0,
+    )
     count = node("ReduceSum", [mask3, "ax1"], "count", keepdims=0)
     mean = node("Div", [total, node("Max", [count, const("tiny", 1e-9)], "count_min")], "mean")
     node("LpNormalization", [mean], "sentence_embedding", axis=1, p=2)
@@ -375,3 +384,102 @@ def _build_onnx(model_dir: Path, target: Path) -> None:
     partial = target.with_suffix(f".{os.getpid()}.tmp")
     partial.write_bytes(model.SerializeToString())
     os.replace(partial, target)  # atomic: a concurrent reader never sees half a file
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORD_TEXT = (
+    "a an and are at be but by can could do does for from have how i if in is it its me my "
+    "of on or our so that the their there this to was we what when where which will with "
+    "would you your"
+)
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@register_embedding_function
+class HashingEmbeddingFunction(LocalEmbeddingFunction):
+    """Signed feature hashing of stemmed words and word pairs: the no-model fallback.
+
+    Deterministic across processes and machines (blake2b, not Python's salted ``hash``), so
+    a persisted collection stays searchable. It matches shared words only - no synonyms.
+
+    Args:
+        dimension: The vector length.
+    """
+
+    backend: Backend = "hashing"
+
+    def __init__(self, dimension: int = _DIMENSION) -> None:
+        self.dimension = dimension
+
+    def _embed(self, texts: list[str]) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            tokens = _WORD.findall(text.lower())
+            # A text of stopwords only keeps them: every vector must be non-zero for cosine.
+            words = [_stem(t) for t in tokens if t not in _STOPWORDS] or tokens or [""]
+            features = words + [f"{a} {b}" for a, b in pairwise(words)]
+            counts: dict[str, int] = {}
+            for feature in features:
+                counts[feature] = counts.get(feature, 0) + 1
+            for feature, count in counts.items():
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                sign = 1.0 if value & 1 else -1.0
+                weight = (1.0 + math.log(count)) * (1.0 if " " not in feature else 0.5)
+                out[row, (value >> 1) % self.dimension] += sign * weight
+            out[row] /= np.linalg.norm(out[row])
+        return out
+
+    @staticmethod
+    def name() -> str:
+        """The name chromadb records with a collection."""
+        return "resolve-hashing"
+
+    def get_config(self) -> dict[str, Any]:
+        """The serialisable settings chromadb persists with a collection."""
+        return {"dimension": self.dimension}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> HashingEmbeddingFunction:
+        """Rebuild from :meth:`get_config`'s output."""
+        return HashingEmbeddingFunction(int(config.get("dimension", _DIMENSION)))
+
+
+def local_embedding_function(
+    cache_dir: str | Path, *, backend: Backend | Literal["auto"] = "auto"
+) -> LocalEmbeddingFunction:
+    """The best local embedding function available here; ``.backend`` says which.
+
+    ``auto`` tries onnx, then torch, over the packaged all-MiniLM-L6-v2, and falls back to
+    hashing (with a warning) only when no model package is installed.
+
+    Args:
+        cache_dir: Where the onnx backend keeps the graph it builds on first use.
+        backend: Force one backend, or ``auto``.
+
+    Returns:
+        A chromadb embedding function that needs no network.
+
+    Raises:
+        AgentConfigError: When a forced backend cannot run here.
+    """
+    if backend == "hashing":
+        return HashingEmbeddingFunction()
+    if backend in ("onnx", "torch"):
+        return MiniLMEmbeddingFunction(cache_dir, backend=backend)
+    if _packaged_model_dir() is None:
+        logger.warning(
+            "no local embedding model installed (%s); knowledge search falls back to word "
+            "hashing, which misses paraphrases - `pip install %s` for semantic search",
+            MODEL_DISTRIBUTION,
+            MODEL_DISTRIBUTION,
+        )
+        return HashingEmbeddingFunction()
+    return MiniLMEmbeddingFunction(cache_dir)
