@@ -13,7 +13,7 @@ _YES = re.compile(
 )
 _NEGATION = re.compile(
     r"\b(no|not|don'?t|do not|wait|stop|cancel that|hold on|never ?mind|changed my mind|"
-    r"instead|actually)\b",
+    r"instead|actually|but|change|however|except)\b",
     re.IGNORECASE,
 )
 

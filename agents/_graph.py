@@ -97,7 +97,7 @@ def ingest(state: _InputState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     return update
 
 
-def after_ingest(state: AgentState) -> Literal["guard", "plan"]:
+async def after_ingest(state: AgentState) -> Literal["guard", "plan"]:
     """A confirmed pending action goes straight back to the guard."""
     return "guard" if state.get("pending") and state.get("confirmed") else "plan"
 
@@ -119,7 +119,7 @@ async def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     }
 
 
-def after_plan(state: AgentState) -> Literal["guard", "respond", "escalate"]:
+async def after_plan(state: AgentState) -> Literal["guard", "respond", "escalate"]:
     """Route by the kind of step proposed."""
     kind = (state.get("proposal") or {}).get("kind")
     if kind == "call_tool":
@@ -220,7 +220,7 @@ def guard(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return update
 
 
-def after_guard(state: AgentState) -> Literal["act", "plan", "respond", "review", "escalate"]:
+async def after_guard(state: AgentState) -> Literal["act", "plan", "respond", "review", "escalate"]:
     """Allowed calls run; denials go back to the planner; the rest wait or hand off."""
     pending = state.get("pending")
     if pending is None:
@@ -262,7 +262,7 @@ def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             "outbox": [text], "status": "refused", "summary": reason}  # fmt: skip
 
 
-def after_review(state: AgentState) -> Literal["guard", "respond"]:
+async def after_review(state: AgentState) -> Literal["guard", "respond"]:
     """Approved or edited actions pass the guard again; rejections are said."""
     return "guard" if state.get("pending") is not None else "respond"
 
@@ -304,7 +304,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return update
 
 
-def after_act(state: AgentState) -> Literal["plan", "escalate"]:
+async def after_act(state: AgentState) -> Literal["plan", "escalate"]:
     """A transfer to a person ends the agent's part; anything else goes back to planning."""
     last = state.get("trace", [])[-1] if state.get("trace") else {}
     if last.get("kind") == "tool" and last.get("ok") and last.get("name") in _HANDOFF_TOOLS:

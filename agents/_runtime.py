@@ -202,12 +202,16 @@ class ResolutionAgent:
         review_id = pending.get("review_id") if pending and state.get(
             "status") == "awaiting_review" else None  # fmt: skip
         status: Status = state.get("status", "active")
-        turn_messages = [("customer", str(e.get("text", ""))) for e in new
-                         if e.get("kind") == "customer"]  # fmt: skip
-        turn_messages += [("agent", m) for m in messages]
+        said = [
+            (str(e.get("kind")), str(e.get("text", "")))
+            for e in state.get("trace", [])
+            if e.get("kind") in ("customer", "agent")
+        ]
+        # Everything said that the store lacks: after a crash this includes earlier turns.
+        missing = said[len(self.store.transcript(conversation_id)) :]
         self.store.record_turn(
             conversation_id,
-            turn_messages,
+            missing,
             status=status,
             customer_id=state.get("customer_id"),
             turn=state.get("turn", 0),
@@ -230,7 +234,7 @@ class ResolutionAgent:
                 cut off (call :meth:`resume` first).
         """
         snapshot = await self.graph.aget_state(self._config(conversation_id))
-        if snapshot.next:
+        if snapshot.next or snapshot.tasks:
             if snapshot.interrupts:
                 raise ConversationBusy(
                     f"conversation {conversation_id} is waiting for a reviewer's decision"
@@ -246,7 +250,12 @@ class ResolutionAgent:
     async def resume(self, conversation_id: str) -> Reply | None:
         """Finish a turn a crash cut off (no-op when nothing is unfinished)."""
         snapshot = await self.graph.aget_state(self._config(conversation_id))
-        if not snapshot.next or snapshot.interrupts:
+        if snapshot.interrupts:
+            return None
+        if not (snapshot.next or snapshot.tasks):
+            if snapshot.values:
+                # The turn finished but the crash came before its messages were recorded.
+                await self._reply(conversation_id, len(snapshot.values.get("trace", [])))
             return None
         return await self._run(conversation_id, None)
 
@@ -288,7 +297,7 @@ class ResolutionAgent:
         """Like :meth:`send`, yielding events as nodes finish; the last is the status."""
         config = self._config(conversation_id)
         snapshot = await self.graph.aget_state(config)
-        if snapshot.next:
+        if snapshot.next or snapshot.tasks:
             raise ConversationBusy(f"conversation {conversation_id} is not ready for a message")
         before = len((snapshot.values or {}).get("trace", []))
         payload: dict[str, Any] = {"inbox": text}

@@ -74,7 +74,7 @@ def replay_taubench(
             )
     failed_tasks = sorted({error.index for error in report.errors})
     if json_output:
-        print_json_line(report.model_dump())
+        print_json_line(report.model_dump(exclude_none=True))
         return
     table = Table(title=f"tool errors in the ground truth ({len(report.errors)})")
     for column in ("task", "step", "action", "code", "error"):

@@ -2,7 +2,8 @@
 
 For a proposed call the engine collects the rules that govern the tool and whose condition
 holds. Any ``deny`` wins, then ``escalate``, ``approve``, ``confirm``; a write tool needs a
-matching ``allow`` to run at all, a read tool is allowed unless something stronger matched.
+matching ``allow`` to run at all (without one it is denied, not confirmed or reviewed, unless
+a rule escalates it), a read tool is allowed unless something stronger matched.
 A condition that fails to evaluate (a missing fact, a type mismatch) fails closed: it counts
 as matched for restrictive rules and as not matched for ``allow`` rules.
 """
@@ -90,12 +91,10 @@ class PolicyEngine:
                     )
                 )
         strongest = max((EFFECT_PRIORITY[f.effect] for f in fired), default=0)
+        allowed = any(f.effect == "allow" for f in fired)
         effect: Effect
-        if strongest > EFFECT_PRIORITY["allow"]:
-            effect = next(f.effect for f in fired if EFFECT_PRIORITY[f.effect] == strongest)
-        elif strongest == EFFECT_PRIORITY["allow"] or not self.is_write(call.tool):
-            effect = "allow"
-        else:
+        if self.is_write(call.tool) and not allowed and strongest < EFFECT_PRIORITY["escalate"]:
+            # Default-deny: without an allow, a write is never worth confirming or reviewing.
             effect = "deny"
             fired.append(
                 FiredRule(
@@ -104,6 +103,10 @@ class PolicyEngine:
                     message=f"no rule allows {call.tool} here",
                 )
             )
+        elif strongest > EFFECT_PRIORITY["allow"]:
+            effect = next(f.effect for f in fired if EFFECT_PRIORITY[f.effect] == strongest)
+        else:
+            effect = "allow"
         fired.sort(key=lambda f: -EFFECT_PRIORITY[f.effect])
         messages = [f.message for f in fired if f.effect == effect and f.message]
         return Decision(

@@ -89,13 +89,6 @@ def _trace_decisions(state: Any) -> list[dict[str, Any]]:
 
 
 # -- confirmation ------------------------------------------------------------------------------
-_YES_BUT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="agents/_confirm.py: _NEGATION has no 'but' (nor 'change'), so an answer that adds "
-    "a change ('yes but ...') counts as an explicit yes and the held action runs",
-)
-
-
 @pytest.mark.parametrize(
     ("answer", "runs"),
     [
@@ -104,8 +97,8 @@ _YES_BUT_BUG = pytest.mark.xfail(
         ("no", False),
         ("No thanks", False),
         ("wait, actually the red one", False),
-        pytest.param("yes but change the address", False, marks=_YES_BUT_BUG),
-        pytest.param("yes, but refund it to my other card", False, marks=_YES_BUT_BUG),
+        ("yes but change the address", False),
+        ("yes, but refund it to my other card", False),
     ],
 )
 def test_only_an_explicit_yes_runs_the_held_action(
@@ -387,13 +380,6 @@ def test_an_injection_flags_the_conversation_and_sends_later_writes_to_review(
     asyncio.run(run())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policies/packs/retail.yaml: suspicious-input-review lacks "
-    "'&& !conversation.approved', so after the reviewer approves, the guard asks for approval "
-    "again under the same (already decided) review id: the action never runs and the "
-    "conversation waits in review forever",
-)
 def test_a_reviewer_approval_runs_a_write_of_a_flagged_conversation(
     make_agent: MakeAgent,
 ) -> None:

@@ -276,21 +276,10 @@ def test_a_crash_before_the_node_saved_anything_reruns_it_once(
     assert tool_calls == [(2, "tool", CANCEL, "ok")] * (2 if act_reran else 1)
 
 
-_WRITES_SAVED_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="ResolutionAgent.resume/send look at snapshot.next only: when a node's writes were "
-    "saved but the checkpoint after it was not, next is () (the node's task has its result) "
-    "and resume() returns None; the conversation stays 'active' and the next send() drops "
-    "the saved writes",
-)
-
-
 def test_a_crash_after_the_node_saved_its_writes_resumes_to_one_refund(
     killed: Killed, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """The node's writes are saved, the checkpoint after it is not (async durability)."""
-    if killed.after < len(WRITE_TURN):  # after respond the turn needs nothing more
-        request.applymarker(_WRITES_SAVED_BUG)
     folder = copy_folder(killed.folder, tmp_path)
     _drop_latest_checkpoint(folder / "checkpoints.db", and_its_parents_writes=False)
     outcome = _resume(folder)
@@ -298,12 +287,6 @@ def test_a_crash_after_the_node_saved_its_writes_resumes_to_one_refund(
     _assert_cancelled_once(outcome)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ResolutionAgent._reply records the turn from len(trace) at resume time: messages "
-    "ingested (and answers given) before the crash never reach the store's transcript, and "
-    "resume() returns without recording when the cut-off turn had finished",
-)
 def test_a_crash_loses_no_message_from_the_transcript(killed: Killed, tmp_path: Path) -> None:
     outcome = _resume(copy_folder(killed.folder, tmp_path))
     customer = [text for role, text in outcome.transcript if role == "customer"]

@@ -188,6 +188,9 @@ class SqlBackend:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL survives a process crash (what exactly-once guards against);
+                # only a power loss may drop the last commits.
+                cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
             @event.listens_for(engine, "begin")
