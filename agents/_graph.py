@@ -277,8 +277,13 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     step = state.get("step", 0)
     tool = ctx.registry.get(pending["name"]) if pending["name"] in ctx.registry else None
     key = f"{thread}:{step}" if tool is not None and tool.effect == "write" else None
-    tool_ctx = ToolContext(backend=ctx.backend, customer_id=state.get("customer_id"),
-                           idempotency_key=key, clock=ctx.clock)  # fmt: skip
+    tool_ctx = ToolContext(
+        backend=ctx.backend,
+        customer_id=state.get("customer_id"),
+        idempotency_key=key,
+        clock=ctx.clock,
+        knowledge=ctx.knowledge,
+    )
     result = ctx.registry.invoke(pending["name"], pending["args"], tool_ctx)
     payload = result.payload()
     ctx.store.record_tool_call(thread, step, pending["name"], result.ok,

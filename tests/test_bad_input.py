@@ -115,6 +115,7 @@ def valid_arguments(tau: TaubenchData) -> dict[str, Record]:
         "get_product_details": {"product_id": next(iter(tau.products))},
         "list_all_product_types": {},
         "calculate": {"expression": "(54.04 - 12.5) * 2"},
+        "search_knowledge": {"query": "how long does a refund take"},
         "cancel_pending_order": {"order_id": pending["order_id"], "reason": "no longer needed"},
         "modify_pending_order_address": {"order_id": pending["order_id"], **ADDRESS},
         "modify_pending_order_payment": {

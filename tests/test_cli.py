@@ -143,7 +143,7 @@ def test_bad_input_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
 def test_tools_list_and_schema() -> None:
     listed = runner.invoke(app, ["tools", "list", "--json"])
     schemas = _last_json('{"s": ' + listed.output.strip().splitlines()[-1] + "}")["s"]
-    assert len(schemas) == 18
+    assert len(schemas) == 19
     assert {s["function"]["name"] for s in schemas} >= {"cancel_pending_order", "reroute_shipment"}
     shown = runner.invoke(app, ["tools", "schema", "return_delivered_order_items"])
     assert shown.exit_code == 0 and "payment_method_id" in shown.output

@@ -240,11 +240,12 @@ WRITE_TOOLS = {
 def test_retail_registry_holds_the_tau_bench_tools_and_three_more() -> None:
     registry = retail_registry()
 
-    assert len(registry) == 18
+    assert len(registry) == 19
     assert set(registry.names) == set(TAU_BENCH_ARGUMENTS) | {
         "track_shipment",
         "reroute_shipment",
         "get_refund_status",
+        "search_knowledge",
     }
     assert set(registry.write_tools()) == WRITE_TOOLS
 

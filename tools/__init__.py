@@ -6,6 +6,7 @@ retries on transient faults and idempotent writes.
 """
 
 from tools._context import ToolContext, utc_now
+from tools._knowledge import KnowledgeSearch, search_knowledge
 from tools._money import Money, to_money
 from tools._registry import ToolRegistry, ToolResult
 from tools._retry import RetryPolicy
@@ -22,6 +23,7 @@ from tools.errors import (
 __all__ = [
     "BackendFailure",
     "Effect",
+    "KnowledgeSearch",
     "Money",
     "ResolveToolsError",
     "RetryPolicy",
@@ -35,6 +37,7 @@ __all__ = [
     "TransientBackendError",
     "WriteOutcome",
     "database_url",
+    "search_knowledge",
     "to_money",
     "tool",
     "utc_now",

@@ -13,6 +13,7 @@ from tools.errors import ToolConfigError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from tools._knowledge import KnowledgeSearch
     from tools._sql import SqlBackend
 
 __all__ = ["ToolContext", "utc_now"]
@@ -35,6 +36,7 @@ class ToolContext:
             agent derives it from (conversation, step); None means "not retry-safe".
         clock: The source of "now" for timestamps the tool writes.
         session: The open database session of the current transaction, bound by the registry.
+        knowledge: The policy articles (``search_knowledge``), when configured.
     """
 
     backend: SqlBackend
@@ -42,6 +44,7 @@ class ToolContext:
     idempotency_key: str | None = None
     clock: Callable[[], datetime] = utc_now
     session: Session | None = None
+    knowledge: KnowledgeSearch | None = None
 
     def with_key(self, idempotency_key: str | None) -> ToolContext:
         """Return a copy carrying ``idempotency_key``."""

@@ -6,6 +6,7 @@ unchanged; ``track_shipment``, ``reroute_shipment`` and ``get_refund_status`` go
 
 from typing import Any
 
+from tools._knowledge import search_knowledge
 from tools._registry import ToolRegistry
 from tools._retry import RetryPolicy
 from tools._tool import Tool
@@ -114,9 +115,10 @@ RETAIL_TOOLS: tuple[Tool[Any, Any], ...] = (
     track_shipment,
     reroute_shipment,
     get_refund_status,
+    search_knowledge,
 )
 
 
 def retail_registry(*, retry: RetryPolicy | None = None) -> ToolRegistry:
-    """Return a registry of every retail tool."""
+    """Return a registry of every retail tool (``search_knowledge`` included)."""
     return ToolRegistry("retail", RETAIL_TOOLS, retry=retry)
