@@ -15,7 +15,7 @@ from evals.taubench import Split, TaskOutcome, TaubenchReplayer, load_tasks, spl
 from policies import load_pack
 from tools.retail import retail_registry
 
-app = typer.Typer(help="Evaluate: replay benchmark tasks.", no_args_is_help=True)
+app = typer.Typer(help="Evaluate: scenario runs, tau-bench, reports, drift.", no_args_is_help=True)
 
 
 @app.command("replay-taubench")
