@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import _chat, _data, _demo, _eval, _eval_run, _policy, _tools
+from cli import _chat, _data, _demo, _eval, _eval_drift, _eval_run, _policy, _tools
 
 app = typer.Typer(
     name="resolve",
@@ -14,7 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(_data.app, name="data")
 app.add_typer(_eval.app, name="eval")
-_ = _eval_run  # registers run/taubench/compare/runs on the eval app
+_ = (_eval_run, _eval_drift)  # register run/taubench/compare/runs/drift on the eval app
 app.add_typer(_tools.app, name="tools")
 app.add_typer(_policy.app, name="policy")
 app.command()(_demo.demo)

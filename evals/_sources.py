@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from evals._scenario import ExpectedAction
 from evals.errors import EvalConfigError
 from evals.taubench._replay import REPLAY_CLOCK
