@@ -5,19 +5,24 @@ prepared once per run as a template database and copied per trial. The expected 
 of a scenario is its expected actions replayed on a fresh copy, with the same fixed clock the
 agent runs on, so that both sides write the same timestamps.
 
-Comparison is two-speed: a digest of every business table (primary-key order) settles the
-common case where the states are identical; only when a digest differs is the τ-layout
-export compared record by record, which is both the verdict and the diff shown.
+Comparison covers every business table, record by record (rows of payments, items and
+scans grouped under their order or shipment, so the order in which writes happened does not
+matter). A digest settles the common case where the states are identical; only when it
+differs are the records compared one by one for the diff shown.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Column, Integer, Table
 
 from evals._scenario import ExpectedAction
 from evals.errors import EvalConfigError
@@ -25,7 +30,6 @@ from evals.taubench._replay import REPLAY_CLOCK
 from tools import SqlBackend, ToolContext, ToolRegistry
 from tools._provision import DatabaseCopies
 from tools.retail import (
-    export_taubench,
     load_taubench,
     open_retail_backend,
     read_taubench_dir,
@@ -33,56 +37,117 @@ from tools.retail import (
 )
 from tools.retail._schema import retail_metadata
 from tools.retail._seed import DEMO_NOW
-from tools.retail._taubench import canonical_state
 
-__all__ = ["SeedDatabases", "StateDigest", "expected_state", "state_diff", "state_digest"]
+__all__ = [
+    "SeedDatabases",
+    "StateDigest",
+    "StateRows",
+    "expected_state",
+    "state_diff",
+    "state_digest",
+    "state_rows",
+]
 
 StateDigest = dict[str, str]
-"""Per business table, a SHA-256 of its rows in primary-key order."""
+"""Per business table, a SHA-256 of its rows grouped by record."""
+
+StateRows = dict[str, dict[str, list[tuple[Any, ...]]]]
+"""Per business table (``retail_`` dropped), each record's rows, sorted."""
 
 _SKIP_TABLES = frozenset({"idempotency_records"})
 
 
-def state_digest(backend: SqlBackend) -> StateDigest:
-    """Digest every business table (the idempotency records are bookkeeping, not state).
+def _layout(table: Table) -> tuple[list[Column[Any]], Column[Any]]:
+    """The columns compared and the column that names the record a row belongs to.
 
-    Rows are read through the driver's own cursor, as the database stores them: no type
-    conversion, so that digesting a thousand orders takes milliseconds.
+    Rows with a surrogate integer key (payments, order items, fulfilments, scans) belong to
+    their parent (the order, the fulfilment): their own ids depend on the order in which
+    writes happened, which is not part of the state.
+    """
+    keys = list(table.primary_key.columns)
+    surrogate = len(keys) == 1 and isinstance(keys[0].type, Integer) and table.foreign_keys
+    if surrogate:
+        parent = next(iter(table.foreign_keys)).parent
+        return [c for c in table.columns if c is not keys[0]], parent
+    return list(table.columns), keys[0]
+
+
+def state_rows(backend: SqlBackend) -> StateRows:
+    """Every business record's rows, read through the driver's own cursor (no conversions).
+
+    This is the whole state of the business systems (shipment destinations and carrier
+    scans included, which the τ-bench layout leaves out), keyed so that two databases that
+    reached the same state by writes in a different order compare equal.
     """
 
-    def work(session: Any) -> StateDigest:
-        digests: StateDigest = {}
+    def work(session: Any) -> StateRows:
+        state: StateRows = {}
         cursor = session.connection().connection.cursor()
         try:
             for table in retail_metadata.sorted_tables:
                 if table.name in _SKIP_TABLES:
                     continue
-                keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
-                cursor.execute(f'SELECT * FROM "{table.name}" ORDER BY {keys}')
-                rows = cursor.fetchall()
-                digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+                columns, key = _layout(table)
+                index = columns.index(key)
+                names = ", ".join(f'"{c.name}"' for c in columns)
+                cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {names}')
+                records: dict[str, list[tuple[Any, ...]]] = {}
+                for row in cursor.fetchall():
+                    records.setdefault(str(row[index]), []).append(tuple(row))
+                state[table.name.removeprefix("retail_")] = records
         finally:
             cursor.close()
-        return digests
+        return state
 
-    result: StateDigest = backend.read(work)
+    result: StateRows = backend.read(work)
     return result
 
 
-def state_diff(expected: SqlBackend, actual: SqlBackend) -> dict[str, dict[str, Any]]:
-    """Records that differ between two states, in the τ layout: ``{table: {id: {...}}}``.
+def state_digest(backend: SqlBackend) -> StateDigest:
+    """Digest every business table (the idempotency records are bookkeeping, not state)."""
+    return {
+        table: hashlib.sha256(repr(sorted(records.items())).encode()).hexdigest()
+        for table, records in state_rows(backend).items()
+    }
 
-    Each differing record maps to ``{"expected": ..., "actual": ...}`` (``None`` = absent).
-    Numbers compare as cents, so an empty result means the states are equal.
+
+def _columns(table_name: str) -> list[str]:
+    table = retail_metadata.tables[f"retail_{table_name}"]
+    return [c.name for c in _layout(table)[0]]
+
+
+def _readable(names: list[str], rows: list[tuple[Any, ...]] | None) -> Any:
+    if rows is None:
+        return None
+    shown = []
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        for name, value in record.items():
+            if isinstance(value, str) and value[:1] in "[{":
+                with contextlib.suppress(ValueError):
+                    record[name] = json.loads(value)
+        shown.append(record)
+    return shown[0] if len(shown) == 1 else shown
+
+
+def state_diff(expected: SqlBackend, actual: SqlBackend) -> dict[str, dict[str, Any]]:
+    """Records that differ between two states: ``{table: {record id: {...}}}``.
+
+    Each differing record maps to ``{"expected": ..., "actual": ...}`` (``None`` = absent),
+    its rows as column -> value (money in cents, as stored). Empty: the states are equal.
     """
-    want, got = export_taubench(expected).as_dict(), export_taubench(actual).as_dict()
+    want, got = state_rows(expected), state_rows(actual)
     diff: dict[str, dict[str, Any]] = {}
     for table in want:
         before, after = want[table], got.get(table, {})
+        names = _columns(table)
         changed = {
-            key: {"expected": before.get(key), "actual": after.get(key)}
+            key: {
+                "expected": _readable(names, before.get(key)),
+                "actual": _readable(names, after.get(key)),
+            }
             for key in sorted(set(before) | set(after))
-            if canonical_state(before.get(key)) != canonical_state(after.get(key))
+            if before.get(key) != after.get(key)
         }
         if changed:
             diff[table] = changed

@@ -125,7 +125,7 @@ def _identity(actions: Sequence[dict[str, Any]], user: dict[str, Any]) -> dict[s
         "last_name": user.get("name", {}).get("last_name"),
         "zip": user.get("address", {}).get("zip"),
     }
-    for action in actions:
+    for action in reversed(actions):  # the last lookup is the one that found them
         if action["name"] == "find_user_id_by_email":
             return {**by_email, **{k: v for k, v in action["kwargs"].items() if k == "email"}}
         if action["name"] == "find_user_id_by_name_zip":
