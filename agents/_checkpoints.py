@@ -37,4 +37,8 @@ async def open_checkpointer(
     path.parent.mkdir(parents=True, exist_ok=True)
     sqlite = await stack.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
     await sqlite.setup()
+    # As the store and the business database: a commit survives a process crash without
+    # waiting for an fsync (a power loss may drop the last commits, never corrupt the file).
+    await sqlite.conn.execute("PRAGMA journal_mode=WAL")
+    await sqlite.conn.execute("PRAGMA synchronous=NORMAL")
     return sqlite

@@ -45,3 +45,13 @@ class AgentContext:
     def __post_init__(self) -> None:
         if not self.tool_schemas:
             self.tool_schemas = self.registry.openai_schemas()
+
+    @property
+    def local_databases(self) -> bool:
+        """True when the business system and the store are SQLite files.
+
+        Nodes then do their database work on the event loop: a few local statements cost
+        less than handing them to a thread. A database server's round trips go to a worker
+        thread instead, so that one conversation's wait does not hold up the others.
+        """
+        return self.backend.dialect == "sqlite" and self.store.dialect == "sqlite"

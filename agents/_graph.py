@@ -7,26 +7,38 @@ output rails applied, or ``escalate`` to a person. Approvals pause the graph in 
 with ``interrupt()`` until a reviewer's decision resumes it with ``Command(resume=...)``.
 
 Every node is safe to re-run from its start (LangGraph re-runs an interrupted node): review
-items have deterministic ids, writes have deterministic idempotency keys.
+items have deterministic ids, writes have deterministic idempotency keys, and the audit events
+a node produces go into the state (``audit``, numbered by ``seq``): saved with the node's
+writes, they reach the store exactly once, with the transcript at the end of the turn. A write
+tool's call is recorded as soon as it ran, since its change is committed already.
+
+Nodes are coroutines, so LangGraph runs them on the event loop instead of handing each to its
+thread pool. The database work of ``guard``, ``act`` and ``escalate`` runs on the loop too when
+both databases are SQLite files (a few statements, well under the cost of a thread hop), and
+in a worker thread when one is a server, whose round trips must not hold up other
+conversations (see :attr:`AgentContext.local_databases`).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Overwrite, interrupt
 from pydantic import TypeAdapter
 
 from agents._confirm import is_explicit_yes
 from agents._context import AgentContext
 from agents._describe import describe_action
 from agents._planner import PlannerInput
-from agents._state import AgentState, Entry, PendingAction
+from agents._state import AgentState, AuditEntry, Entry, PendingAction
 from agents._steps import CallTool, Escalate, Step
+from agents._store import decision_payload, tool_payload
 from policies import (
     ConversationFacts,
     FactLoader,
@@ -37,7 +49,10 @@ from policies import (
 )
 from tools import ToolContext
 
-__all__ = ["build_graph"]
+__all__ = ["AUDIT_RECORDED", "build_graph"]
+
+AUDIT_RECORDED = "audit_recorded"
+"""Configurable key: the ``seq`` of the last audit event the store is known to hold."""
 
 _STEP = TypeAdapter(Step)
 _FIND_USER = ("find_user_id_by_email", "find_user_id_by_name_zip")
@@ -47,6 +62,32 @@ _HANDOFF_TOOLS = ("transfer_to_human_agents",)
 def _thread() -> str:
     config: RunnableConfig = get_config()
     return str(config.get("configurable", {}).get("thread_id", ""))
+
+
+def _audited(
+    state: AgentState,
+    kind: Literal["decision", "tool"],
+    tool: str,
+    effect: str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The state update that adds an audit event of this step, numbered after the last one."""
+    seq = state.get("audited", 0) + 1
+    entry = AuditEntry(seq=seq, step=state.get("step", 0), kind=kind, tool=tool, effect=effect,
+                       payload=payload)  # fmt: skip
+    return {"audit": [entry], "audited": seq}
+
+
+async def _database_work(
+    runtime: Runtime[AgentContext],
+    work: Callable[[AgentState, AgentContext], dict[str, Any]],
+    state: AgentState,
+) -> dict[str, Any]:
+    """Run a node's body, which talks to the databases: inline, or in a worker thread."""
+    if runtime.context.local_databases:
+        return work(state, runtime.context)
+    # The thread runs in a copy of this context: get_config() still finds the run's config.
+    return await asyncio.to_thread(work, state, runtime.context)
 
 
 def _recent(state: AgentState, count: int = 6) -> list[Entry]:
@@ -60,7 +101,7 @@ class _InputState(AgentState, total=False):
 
 
 # -- ingest ----------------------------------------------------------------------------------
-def ingest(state: _InputState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def ingest(state: _InputState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Input rails, then the customer's message joins the trace."""
     raw = str(state.get("inbox", ""))
     screened = screen_input(raw)
@@ -76,6 +117,11 @@ def ingest(state: _InputState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         "flags": sorted({*state.get("flags", []), *screened.flags}),
         "status": "active",
     }  # fmt: skip
+    # Audit events the store already holds leave the checkpoint.
+    recorded = int(get_config().get("configurable", {}).get(AUDIT_RECORDED, 0))
+    audit = state.get("audit", [])
+    if audit and audit[0]["seq"] <= recorded:
+        update["audit"] = Overwrite([e for e in audit if e["seq"] > recorded])
     pending = state.get("pending")
     if pending is not None and state.get("status") == "awaiting_confirmation":
         if is_explicit_yes(screened.text):
@@ -146,9 +192,12 @@ def _candidate(state: AgentState) -> PendingAction:
     )
 
 
-def guard(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def guard(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Decide on the proposed (or held-back) call with the policy engine."""
-    ctx = runtime.context
+    return await _database_work(runtime, _guard, state)
+
+
+def _guard(state: AgentState, ctx: AgentContext) -> dict[str, Any]:
     thread = _thread()
     candidate = _candidate(state)
     holding = state.get("pending") is not None
@@ -164,14 +213,16 @@ def guard(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     )
     tool_ctx = ToolContext(backend=ctx.backend, customer_id=state.get("customer_id"),
                            clock=ctx.clock)  # fmt: skip
-    context = FactLoader(ctx.registry, tool_ctx).build(
+    loader = FactLoader(ctx.registry, tool_ctx)
+    context = loader.build(
         call,
         customer_id=state.get("customer_id"),
         conversation=conversation,
         params=ctx.engine.pack.pack.params,
         now=ctx.clock(),
     )
-    decision = ctx.engine.decide(call, context, conversation_id=thread, step=state.get("step", 0))
+    # Recorded with the turn (see _audited), not by the engine's sink in a commit of its own.
+    decision = ctx.engine.evaluate(call, context)
     held = PendingAction(
         name=candidate["name"],
         args=candidate["args"],
@@ -180,7 +231,14 @@ def guard(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         rules=decision.rule_ids,
         review_id=candidate.get("review_id"),
     )
+    if decision.effect == "allow" and not ctx.engine.is_write(call.tool):
+        read = loader.result_of(call.tool, call.args)
+        if read is not None:
+            held["prefetched"] = {"ok": read.ok, "result": read.payload()}
     update: dict[str, Any] = {"pending": held}
+    update |= _audited(
+        state, "decision", call.tool, decision.effect, decision_payload(call.args, decision)
+    )
     if decision.effect != "allow":
         update["trace"] = [
             Entry(
@@ -236,7 +294,7 @@ async def after_guard(state: AgentState) -> Literal["act", "plan", "respond", "r
 
 
 # -- review ----------------------------------------------------------------------------------
-def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Pause until a reviewer decides; then approve, edit or reject the held-back action."""
     pending = state.get("pending")
     assert pending is not None
@@ -268,44 +326,58 @@ async def after_review(state: AgentState) -> Literal["guard", "respond"]:
 
 
 # -- act -------------------------------------------------------------------------------------
-def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Run the allowed call exactly once (idempotency key: thread id and step)."""
-    ctx = runtime.context
+    return await _database_work(runtime, _act, state)
+
+
+def _act(state: AgentState, ctx: AgentContext) -> dict[str, Any]:
     pending = state.get("pending")
     assert pending is not None
     thread = _thread()
     step = state.get("step", 0)
-    tool = ctx.registry.get(pending["name"]) if pending["name"] in ctx.registry else None
-    key = f"{thread}:{step}" if tool is not None and tool.effect == "write" else None
-    tool_ctx = ToolContext(
-        backend=ctx.backend,
-        customer_id=state.get("customer_id"),
-        idempotency_key=key,
-        clock=ctx.clock,
-        knowledge=ctx.knowledge,
-    )
-    result = ctx.registry.invoke(pending["name"], pending["args"], tool_ctx)
-    payload = result.payload()
-    ctx.store.record_tool_call(thread, step, pending["name"], result.ok,
-                               {"args": pending["args"], "result": payload})  # fmt: skip
+    name, args = pending["name"], pending["args"]
+    tool = ctx.registry.get(name) if name in ctx.registry else None
+    writes = tool is not None and tool.effect == "write"
+    prefetched = pending.get("prefetched")
+    replayed = False
+    if prefetched is not None and not writes:
+        # The guard read exactly this as a policy fact a moment ago: the same snapshot.
+        ok, payload = bool(prefetched["ok"]), prefetched["result"]
+    else:
+        tool_ctx = ToolContext(
+            backend=ctx.backend,
+            customer_id=state.get("customer_id"),
+            idempotency_key=f"{thread}:{step}" if writes else None,
+            clock=ctx.clock,
+            knowledge=ctx.knowledge,
+        )
+        result = ctx.registry.invoke(name, args, tool_ctx)
+        ok, payload, replayed = result.ok, result.payload(), result.replayed
     update: dict[str, Any] = {
         "trace": [
-            Entry(kind="tool", name=pending["name"], args=pending["args"],
-                  call_id=pending["call_id"], ok=result.ok, result=payload,
-                  replayed=result.replayed, step=step)
+            Entry(kind="tool", name=name, args=args, call_id=pending["call_id"], ok=ok,
+                  result=payload, replayed=replayed, step=step)
         ],
         "pending": None,
         "confirmed": False,
         "approved": False,
     }  # fmt: skip
-    if result.ok and pending["name"] in _FIND_USER:
+    recorded = tool_payload(args, payload)
+    if writes:
+        # The change is committed: so is its record, after the decisions that led to it.
+        call = (step, name, ok, recorded)
+        ctx.store.record_events(thread, state.get("audit", []), tool_call=call)
+    else:
+        update |= _audited(state, "tool", name, "ok" if ok else "error", recorded)
+    if ok and name in _FIND_USER:
         found = str(payload["user_id"])
         update["customer_id"] = found
         update["customers_seen"] = sorted({*state.get("customers_seen", []), found})
-    if result.ok and result.effect == "write":
-        update["actions_taken"] = [*state.get("actions_taken", []), pending["name"]]
-    if result.ok and pending["name"] in _HANDOFF_TOOLS:
-        update["summary"] = str(pending["args"].get("summary", "transferred to a person"))
+    if ok and writes:
+        update["actions_taken"] = [*state.get("actions_taken", []), name]
+    if ok and name in _HANDOFF_TOOLS:
+        update["summary"] = str(args.get("summary", "transferred to a person"))
     return update
 
 
@@ -318,6 +390,13 @@ async def after_act(state: AgentState) -> Literal["plan", "escalate"]:
 
 
 # -- respond ---------------------------------------------------------------------------------
+def _rails(state: AgentState, texts: list[str]) -> list[str]:
+    """The output rails on the agent's messages (card numbers, other customers' data)."""
+    others = [c for c in state.get("customers_seen", []) if c != state.get("customer_id")]
+    customer = _visible(state)
+    return [redact_reply(t, customer=customer, known_user_ids=others).text for t in texts]
+
+
 def _visible(state: AgentState) -> VisibleCustomer | None:
     customer = state.get("customer_id")
     if customer is None:
@@ -340,7 +419,7 @@ def _visible(state: AgentState) -> VisibleCustomer | None:
     return VisibleCustomer(user_id=customer, email=email, card_last_fours=())
 
 
-def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Say the turn's message, with output rails applied, and set the status."""
     status = state.get("status", "active")
     texts = list(state.get("outbox", []))
@@ -357,11 +436,7 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             update["summary"] = texts[0]
     elif status not in ("awaiting_confirmation", "refused"):
         status = "awaiting_customer"
-    others = [c for c in state.get("customers_seen", []) if c != state.get("customer_id")]
-    safe = []
-    for text in texts:
-        redaction = redact_reply(text, customer=_visible(state), known_user_ids=others)
-        safe.append(redaction.text)
+    safe = _rails(state, texts)
     update.update(
         outbox=safe,
         status=status,
@@ -371,9 +446,15 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
 
 
 # -- escalate --------------------------------------------------------------------------------
-def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Hand the conversation to a person: a review item with a summary, status escalated."""
-    ctx = runtime.context
+async def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Hand the conversation to a person: a review item with a summary, status escalated.
+
+    An ``Escalate`` step's ``message`` is said first, then the handoff sentence.
+    """
+    return await _database_work(runtime, _escalate, state)
+
+
+def _escalate(state: AgentState, ctx: AgentContext) -> dict[str, Any]:
     thread = _thread()
     proposal = state.get("proposal") or {}
     held = state.get("pending")
@@ -392,16 +473,20 @@ def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         customer_id=state.get("customer_id"),
         note=reason,
     )
-    text = (
+    texts = [
         "I've passed your conversation to a colleague, who will pick it up from here "
         "with everything you've told me."
-    )
+    ]
+    message = proposal.get("message") if proposal.get("kind") == "escalate" else None
+    if message:
+        texts.insert(0, str(message))
+    safe = _rails(state, texts)
     return {
-        "outbox": [text],
+        "outbox": safe,
         "status": "escalated",
         "summary": reason,
         "pending": None,
-        "trace": [Entry(kind="agent", text=text, step=state.get("step", 0))],
+        "trace": [Entry(kind="agent", text=t, step=state.get("step", 0)) for t in safe],
     }
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agents._checkpoints import open_checkpointer
 from agents._context import AgentContext
-from agents._graph import build_graph
+from agents._graph import AUDIT_RECORDED, build_graph
 from agents._planner import Knowledge, Planner
 from agents._state import AgentState, Entry, initial_state
 from agents._steps import Status
@@ -32,6 +32,9 @@ from tools import SqlBackend, ToolRegistry
 from tools.retail import open_retail_backend, retail_registry
 
 __all__ = ["AgentEvent", "Reply", "ResolutionAgent"]
+
+_REMEMBERED = 10_000
+"""Conversations whose last recorded audit event an agent keeps in mind."""
 
 
 class Reply(BaseModel):
@@ -130,6 +133,9 @@ class ResolutionAgent:
         self.checkpointer = checkpointer or InMemorySaver()
         self.graph = build_graph().compile(checkpointer=self.checkpointer)
         self._stack: AsyncExitStack | None = None
+        # Per conversation, the seq of the last audit event this process saw the store take:
+        # the next turn drops those events from the checkpoint (a miss only keeps them longer).
+        self._recorded: dict[str, int] = {}
 
     @classmethod
     async def open(
@@ -182,40 +188,49 @@ class ResolutionAgent:
             raise AgentConfigError("a conversation id is 1 to 200 characters")
         return RunnableConfig(configurable={"thread_id": conversation_id}, recursion_limit=200)
 
+    def _run_config(self, conversation_id: str) -> RunnableConfig:
+        config = self._config(conversation_id)
+        recorded = self._recorded.get(conversation_id, 0)
+        config["configurable"] = {**config.get("configurable", {}), AUDIT_RECORDED: recorded}
+        return config
+
     async def state(self, conversation_id: str) -> AgentState:
         """The conversation's current state (the initial state when it is new)."""
         snapshot = await self.graph.aget_state(self._config(conversation_id))
         values: AgentState = cast(AgentState, snapshot.values or initial_state())
         return values
 
-    async def _run(self, conversation_id: str, payload: Any) -> Reply:
-        config = self._config(conversation_id)
-        before = len((await self.state(conversation_id)).get("trace", []))
-        await self.graph.ainvoke(payload, config, context=self.context)
-        return await self._reply(conversation_id, before)
+    async def _run(self, conversation_id: str, payload: Any, before: int) -> Reply:
+        """Run the graph; ``before`` is the trace's length before the run."""
+        config = self._run_config(conversation_id)
+        values = await self.graph.ainvoke(payload, config, context=self.context)
+        return self._reply(conversation_id, values, before)
 
-    async def _reply(self, conversation_id: str, before: int) -> Reply:
-        state = await self.state(conversation_id)
-        new = list(state.get("trace", []))[before:]
-        messages, actions, decisions = _split(new)
+    def _reply(self, conversation_id: str, values: dict[str, Any], before: int) -> Reply:
+        """Record the turn in the store (one transaction) and say what it produced."""
+        state = cast(AgentState, values)
+        trace = state.get("trace", [])
+        messages, actions, decisions = _split(trace[before:])
         pending = state.get("pending")
         review_id = pending.get("review_id") if pending and state.get(
             "status") == "awaiting_review" else None  # fmt: skip
         status: Status = state.get("status", "active")
+        # Everything said so far: the store appends what it lacks (after a crash, this
+        # includes earlier turns), and the audit events past the last one it holds.
         said = [
             (str(e.get("kind")), str(e.get("text", "")))
-            for e in state.get("trace", [])
+            for e in trace
             if e.get("kind") in ("customer", "agent")
         ]
-        # Everything said that the store lacks: after a crash this includes earlier turns.
-        missing = said[len(self.store.transcript(conversation_id)) :]
-        self.store.record_turn(
+        recorded = self.store.record_turn(
             conversation_id,
-            missing,
+            said,
             status=status,
             customer_id=state.get("customer_id"),
             turn=state.get("turn", 0),
+            events=state.get("audit", []),
         )
+        self._remember(conversation_id, recorded)
         return Reply(
             conversation_id=conversation_id,
             text="\n\n".join(messages),
@@ -225,6 +240,12 @@ class ResolutionAgent:
             decisions=decisions,
             review_id=review_id,
         )
+
+    def _remember(self, conversation_id: str, recorded: int) -> None:
+        self._recorded.pop(conversation_id, None)
+        self._recorded[conversation_id] = recorded
+        if len(self._recorded) > _REMEMBERED:
+            del self._recorded[next(iter(self._recorded))]
 
     async def send(self, conversation_id: str, text: str) -> Reply:
         """Deliver a customer message and run the turn until the agent has something to say.
@@ -245,19 +266,21 @@ class ResolutionAgent:
         payload: dict[str, Any] = {"inbox": text}
         if not snapshot.values:
             payload = {**initial_state(), "inbox": text}
-        return await self._run(conversation_id, payload)
+        before = len((snapshot.values or {}).get("trace", []))
+        return await self._run(conversation_id, payload, before)
 
     async def resume(self, conversation_id: str) -> Reply | None:
         """Finish a turn a crash cut off (no-op when nothing is unfinished)."""
         snapshot = await self.graph.aget_state(self._config(conversation_id))
         if snapshot.interrupts:
             return None
+        before = len((snapshot.values or {}).get("trace", []))
         if not (snapshot.next or snapshot.tasks):
             if snapshot.values:
                 # The turn finished but the crash came before its messages were recorded.
-                await self._reply(conversation_id, len(snapshot.values.get("trace", [])))
+                self._reply(conversation_id, snapshot.values, before)
             return None
-        return await self._run(conversation_id, None)
+        return await self._run(conversation_id, None, before)
 
     async def decide(
         self,
@@ -282,16 +305,17 @@ class ResolutionAgent:
             review_id, decision=decision, reviewer=reviewer, reason=reason, edited_args=args
         )
         snapshot = await self.graph.aget_state(self._config(item.thread_id))
+        before = len(snapshot.values.get("trace", []))
         if not snapshot.interrupts:
             # Already resumed (a repeated decide): report the conversation as it stands.
-            return await self._reply(item.thread_id, len(snapshot.values.get("trace", [])))
+            return self._reply(item.thread_id, snapshot.values, before)
         resume = {
             "decision": recorded.decision,
             "reviewer": recorded.reviewer,
             "reason": recorded.reason,
             "args": recorded.edited_args,
         }
-        return await self._run(item.thread_id, Command(resume=resume))
+        return await self._run(item.thread_id, Command(resume=resume), before)
 
     async def stream(self, conversation_id: str, text: str) -> AsyncIterator[AgentEvent]:
         """Like :meth:`send`, yielding events as nodes finish; the last is the status."""
@@ -305,7 +329,7 @@ class ResolutionAgent:
             payload = {**initial_state(), "inbox": text}
         async for update in self.graph.astream(
             payload,
-            config,
+            self._run_config(conversation_id),
             context=self.context,
             stream_mode="updates",
         ):
@@ -319,7 +343,8 @@ class ResolutionAgent:
                         yield AgentEvent(type="decision", node=node, data=dict(entry))
                     elif kind == "agent":
                         yield AgentEvent(type="message", node=node, data={"text": entry["text"]})
-        reply = await self._reply(conversation_id, before)
+        final = await self.graph.aget_state(config)
+        reply = self._reply(conversation_id, final.values, before)
         yield AgentEvent(type="status", data={"status": reply.status, "review_id": reply.review_id})
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:

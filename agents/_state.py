@@ -8,11 +8,11 @@ planner, policy engine, store, clock) are not state: they come through the runti
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from agents._steps import Status
 
-__all__ = ["AgentState", "Entry", "PendingAction", "initial_state"]
+__all__ = ["AgentState", "AuditEntry", "Entry", "PendingAction", "initial_state"]
 
 
 class Entry(TypedDict, total=False):
@@ -46,7 +46,13 @@ class Entry(TypedDict, total=False):
 
 
 class PendingAction(TypedDict):
-    """A write the guard held back: waiting for the customer's yes or a reviewer."""
+    """The call the guard decided on: allowed, or held back for a yes or a reviewer.
+
+    An allowed call runs in act next; a held-back write waits for the customer's yes or a
+    reviewer's decision. ``prefetched`` is set on an allowed read whose result the guard
+    already loaded as a policy fact (``ok`` and ``result``, the payload): act uses it instead
+    of reading the same records again.
+    """
 
     name: str
     args: dict[str, Any]
@@ -54,6 +60,23 @@ class PendingAction(TypedDict):
     effect: str
     rules: list[str]
     review_id: str | None
+    prefetched: NotRequired[dict[str, Any] | None]
+
+
+class AuditEntry(TypedDict):
+    """An audit event of the framework store, kept in the state until the store has it.
+
+    The guard's decisions and act's read-tool calls are written to the store once per turn,
+    with the transcript, rather than one transaction each. ``seq`` numbers them within the
+    conversation, so the store writes each exactly once, whichever process finishes the turn.
+    """
+
+    seq: int
+    step: int
+    kind: Literal["decision", "tool"]
+    tool: str
+    effect: str
+    payload: dict[str, Any]
 
 
 class AgentState(TypedDict, total=False):
@@ -75,6 +98,8 @@ class AgentState(TypedDict, total=False):
         flags: Input-rail flags raised so far.
         proposal: The planner's current proposal (a serialized step).
         summary: The outcome's summary (resolve or escalate reason).
+        audit: Audit events not yet known to be in the framework store (see AuditEntry).
+        audited: Audit events produced so far: the ``seq`` of the last one.
     """
 
     trace: Annotated[list[Entry], operator.add]
@@ -92,6 +117,8 @@ class AgentState(TypedDict, total=False):
     flags: list[str]
     proposal: dict[str, Any] | None
     summary: str
+    audit: Annotated[list[AuditEntry], operator.add]
+    audited: int
 
 
 def initial_state() -> AgentState:
@@ -112,4 +139,6 @@ def initial_state() -> AgentState:
         flags=[],
         proposal=None,
         summary="",
+        audit=[],
+        audited=0,
     )

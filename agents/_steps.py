@@ -78,10 +78,17 @@ class Resolve(_Step):
 
 
 class Escalate(_Step):
-    """Hand the conversation to a person, with the reason."""
+    """Hand the conversation to a person, with the reason.
+
+    Attributes:
+        reason: Why a person takes over (the review item's note; not shown to the customer).
+        message: What to tell the customer before the handoff, e.g. why the agent cannot do
+            it itself; said before the handoff sentence, through the output rails.
+    """
 
     kind: Literal["escalate"] = "escalate"
     reason: str
+    message: str | None = None
 
 
 Step = Annotated[CallTool | Ask | Reply | Resolve | Escalate, Field(discriminator="kind")]

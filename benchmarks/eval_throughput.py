@@ -8,9 +8,10 @@ through the tool registry on fresh database copies (no agent, no policy, no cust
 floor any harness pays for fresh state; printed as a ratio.
 
 Part 2, model-bound (timed from the first model call to the last answer, so that the
-seed and expected-state preparation is left out): the ``openai`` planner against a local OpenAI-wire HTTP server on
-127.0.0.1 that answers every chat completion after ``--latency`` seconds (a reply with no
-tool call, so each trial is two model calls: the answer, and the answer to the customer's
+seed and expected-state preparation is left out): the ``openai`` planner against a local
+OpenAI-wire HTTP server on 127.0.0.1 that answers every chat completion after ``--latency``
+seconds (a reply with no tool call, so each trial is two model calls: the answer, and the
+answer to the customer's
 goodbye). With ``--concurrency`` trials in flight, the ideal is ``concurrency / latency``
 calls per second; the achieved rate is printed as a share of it (target: >= 80%).
 

@@ -2,9 +2,11 @@
 
 One turn is one customer message that leads to one read tool call (``get_order_details`` on
 the authenticated customer's order) and a final reply. Ours runs the whole graph (ingest, plan,
-guard with the policy engine and its audit record, act, respond, checkpoint, transcript in the
-framework store) with :class:`agents.testing.ScriptedPlanner`; a warm-up turn authenticates
-the customer with ``find_user_id_by_email`` first.
+guard with the policy engine's facts and decision, act, plan, respond, a checkpoint after every
+node, then the turn's transcript and audit events in the framework store, one commit) with
+:class:`agents.testing.ScriptedPlanner`; a warm-up turn authenticates the customer with
+``find_user_id_by_email`` first. Ours reads more than the peer by design: the guard's facts
+are the customer's record and the order (one read transaction; act reuses that order read).
 
 Peer, measured in the same run: LangGraph's prebuilt ReAct agent
 (``langgraph.prebuilt.create_react_agent``; its 1.x successor ``langchain.agents.create_agent``
@@ -18,8 +20,8 @@ see the same machine noise.
 Usage: ``python benchmarks/turn_overhead.py [--turns 200] [--length 10] [--long] [--breakdown]``.
 ``--long`` adds one conversation of ``--turns`` turns (history grows: checkpoints get heavier);
 ``--breakdown`` re-runs the in-memory case with every stage of a turn timed (wall clock, in
-whichever thread the stage runs: LangGraph runs sync nodes in a thread pool, which cProfile
-does not see).
+whichever thread the stage runs: our nodes run on the event loop, but the peer's tool node runs
+its sync tool in LangGraph's thread pool, which cProfile does not see).
 The last line is one JSON object.
 """
 
@@ -284,8 +286,8 @@ def _timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def _instrument() -> None:
     """Time the stages of a turn (before any graph is built: nodes are read at build time).
 
-    cProfile only sees the main thread, and LangGraph runs sync nodes in a thread pool, so
-    the breakdown is wall time per stage, measured where the stage runs.
+    cProfile only sees the main thread, and LangGraph runs sync nodes (the peer's tool node)
+    in a thread pool, so the breakdown is wall time per stage, measured where the stage runs.
     """
     from langgraph.pregel import Pregel
 
@@ -298,12 +300,13 @@ def _instrument() -> None:
         setattr(graph_module, node, _timed(f"node {node}", getattr(graph_module, node)))
     patches: list[tuple[Any, str, str]] = [
         (Pregel, "ainvoke", "graph.ainvoke (whole graph run)"),
-        (Pregel, "aget_state", "graph.aget_state (send/_run/_reply)"),
-        (FrameworkStore, "record_turn", "store.record_turn (transcript commit)"),
-        (FrameworkStore, "record", "store.record (audit of the decision, commit)"),
-        (FrameworkStore, "record_tool_call", "store.record_tool_call (commit)"),
-        (FactLoader, "build", "guard: FactLoader.build (facts via read tools)"),
-        (PolicyEngine, "decide", "guard: PolicyEngine.decide (incl. audit)"),
+        (Pregel, "aget_state", "graph.aget_state (send: is the conversation busy?)"),
+        (FrameworkStore, "record_turn", "store.record_turn (transcript + audit, one commit)"),
+        (FrameworkStore, "record_events", "store.record_events (after a write tool, commit)"),
+        (FactLoader, "build", "guard: FactLoader.build (user + order, one read transaction)"),
+        (PolicyEngine, "evaluate", "guard: PolicyEngine.evaluate (CEL rules)"),
+        (graph_module, "decision_payload", "guard: audit payload of the decision (PII masked)"),
+        (graph_module, "tool_payload", "act: audit payload of the tool call (PII masked)"),
         (ToolRegistry, "invoke", "ToolRegistry.invoke (all tool runs)"),
     ]
     for owner, attribute, label in patches:

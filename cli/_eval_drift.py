@@ -30,7 +30,8 @@ def _store_reader(location: str) -> Any:
     def read(since: datetime | None) -> list[str]:
         store = FrameworkStore(location)
         try:
-            return store.first_customer_messages(since=since, exclude_prefix="eval:")
+            found: list[str] = store.first_customer_messages(since=since, exclude_prefix="eval:")
+            return found
         finally:
             store.dispose()
 

@@ -96,7 +96,7 @@ def same_call(name: str, args: dict[str, Any], expected: ExpectedAction) -> bool
         return False
     ignored = _optional_arguments(name) - set(expected.kwargs)
     proposed = {k: v for k, v in args.items() if k not in ignored}
-    return _normal(proposed) == _normal(expected.kwargs)
+    return bool(_normal(proposed) == _normal(expected.kwargs))
 
 
 class ScriptedUser:

@@ -5,21 +5,31 @@ Policies never query the business database directly: they read what a read tool 
 then derive the few facts a rule needs about the proposed action (which items it touches,
 whether the new variants are of the same product and available, where money goes and how
 much). Conditions then stay short and readable: ``!action.same_product``.
+
+The reads of one decision share one read transaction: the facts are one consistent snapshot,
+and a decision costs one transaction, not one per record.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from policies._types import ConversationFacts, ProposedCall
-from tools import ToolContext, ToolRegistry
+from tools import ToolContext, ToolRegistry, ToolResult
 
 __all__ = ["FactLoader"]
 
 _Json = dict[str, Any]
+
+
+def _read_key(tool: str, args: Mapping[str, Any]) -> str:
+    return json.dumps([tool, args], sort_keys=True, default=str)
 
 
 class FactLoader:
@@ -33,14 +43,25 @@ class FactLoader:
     def __init__(self, registry: ToolRegistry, ctx: ToolContext) -> None:
         self.registry = registry
         self.ctx = ctx
+        self._reads: dict[str, ToolResult] = {}
         self._products: dict[str, _Json | None] = {}
+        self._bound = ctx.with_key(None)
 
     def _read(self, tool: str, **args: Any) -> _Json | None:
-        result = self.registry.invoke(tool, args, self.ctx.with_key(None))
+        result = self.registry.invoke(tool, args, self._bound)
+        self._reads[_read_key(tool, args)] = result
         if not result.ok:
             return None
         payload: _Json = result.payload()
         return payload
+
+    def result_of(self, tool: str, args: Mapping[str, Any]) -> ToolResult | None:
+        """The result of a read the last :meth:`build` made, if it made exactly this call.
+
+        The caller about to run the same read tool with the same arguments (and the same
+        customer) may use it rather than read the same records again.
+        """
+        return self._reads.get(_read_key(tool, args))
 
     def _product(self, product_id: str) -> _Json | None:
         if product_id not in self._products:
@@ -56,8 +77,31 @@ class FactLoader:
         params: Mapping[str, Any],
         now: datetime,
     ) -> dict[str, Any]:
-        """Return the context of ``call``: every variable a condition may read."""
-        self._products = {}
+        """Return the context of ``call``: every variable a condition may read.
+
+        The reads run in one read transaction (retried as a whole on transient faults).
+        """
+
+        def in_transaction(session: Session) -> dict[str, Any]:
+            self._reads, self._products = {}, {}
+            self._bound = self.ctx.with_key(None).bind(session)
+            try:
+                return self._context(call, customer_id, conversation, params, now)
+            finally:
+                self._bound = self.ctx.with_key(None)
+
+        backend = self.ctx.backend
+        context: dict[str, Any] = self.registry.retry.run(lambda: backend.read(in_transaction))
+        return context
+
+    def _context(
+        self,
+        call: ProposedCall,
+        customer_id: str | None,
+        conversation: ConversationFacts,
+        params: Mapping[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
         customer = self._read("get_user_details", user_id=customer_id) if customer_id else None
         if customer is not None:
             customer["id"] = customer_id

@@ -324,6 +324,40 @@ def test_a_handoff_ends_escalated_with_a_review_item(handoff: Step, make_agent: 
     asyncio.run(run())
 
 
+def test_an_escalation_says_its_message_before_the_handoff_through_the_rails(
+    make_agent: MakeAgent,
+) -> None:
+    message = (
+        f"I can't move the refund to the card {CARD_NUMBER} myself, and {OTHER_EMAIL} "
+        "is not on your account."
+    )
+    reason = "refund to a card that is not the original payment method"
+    planner = ScriptedPlanner([FIND_ME, Escalate(reason=reason, message=message)])
+    agent = make_agent(planner)
+
+    async def run() -> None:
+        reply = await agent.send("handoff-2", f"Refund it to my other card please. {EMAIL}")
+        assert reply.status == "escalated"
+        said, handoff = reply.messages
+        assert reply.text == f"{said}\n\n{handoff}"
+        assert said.startswith("I can't move the refund to the card **** **** **** 1111 myself")
+        assert CARD_NUMBER not in said and OTHER_EMAIL not in said
+        assert "[redacted email]" in said
+        assert handoff.startswith("I've passed your conversation to a colleague")
+        transcript = agent.transcript("handoff-2")
+        assert [(m["role"], m["text"]) for m in transcript[1:]] == [
+            ("agent", said),
+            ("agent", handoff),
+        ]
+        # The reason goes to the person taking over, not to the customer.
+        (item,) = agent.store.list_reviews()
+        assert item.note == reason and reason not in reply.text
+        assert (await agent.state("handoff-2"))["summary"] == reason
+        planner.assert_done()
+
+    asyncio.run(run())
+
+
 # -- rails -------------------------------------------------------------------------------------
 def test_the_output_rail_redacts_card_numbers_and_other_customers_emails(
     make_agent: MakeAgent,

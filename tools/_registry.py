@@ -178,6 +178,8 @@ class ToolRegistry:
 
         Read tools, and write tools that carry an idempotency key, are retried on transient
         backend faults; an unkeyed write is tried once, since a retry could apply it twice.
+        A read with a context already bound to a session runs in that session's transaction
+        (several reads, one snapshot); retrying it is then up to the transaction's owner.
 
         Raises:
             BackendFailure: The backend stayed unavailable after the allowed retries.
@@ -202,6 +204,9 @@ class ToolRegistry:
     def _run(
         self, item: Tool[Any, Any], args: BaseModel, ctx: ToolContext, result: ToolResult
     ) -> None:
+        if item.effect == "read" and ctx.session is not None:
+            result.output = item.fn(args, ctx)
+            return
         backend = ctx.backend
         retry_safe = item.effect == "read" or ctx.idempotency_key is not None
         policy = self.retry if retry_safe else RetryPolicy(attempts=1)

@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, String, Text, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    String,
+    Text,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -260,6 +271,17 @@ class SqlBackend:
     def session(self) -> Session:
         """Open a plain session (for loaders and exporters that manage their own commit)."""
         return Session(self._write_engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction on a plain connection (SQLAlchemy Core, no ORM unit of work).
+
+        Committed when the block ends, rolled back when it raises; on SQLite it takes the
+        write lock up front (``BEGIN IMMEDIATE``), as :meth:`write` does.
+        """
+        self.transactions += 1
+        with self._translated(), self._write_engine.begin() as connection:
+            yield connection
 
     def write(
         self,
