@@ -11,9 +11,9 @@ Part 2, model-bound (timed from the first model call to the last answer, so that
 seed and expected-state preparation is left out): the ``openai`` planner against a local
 OpenAI-wire HTTP server on 127.0.0.1 that answers every chat completion after ``--latency``
 seconds (a reply with no tool call, so each trial is two model calls: the answer, and the
-answer to the customer's
-goodbye). With ``--concurrency`` trials in flight, the ideal is ``concurrency / latency``
-calls per second; the achieved rate is printed as a share of it (target: >= 80%).
+answer to the customer's goodbye). With ``--concurrency`` trials in flight (split over the
+workers), the ideal is ``concurrency / latency`` calls per second; the achieved rate is
+printed as a share of it (target: >= 80%).
 
 Usage: ``python benchmarks/eval_throughput.py [--trials 1000] [--workers 2]
 [--concurrency 8] [--latency 0.2] [--model-trials 64]``. The last line is one JSON object.
@@ -148,7 +148,9 @@ class _SlowModel:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
 
-def _model_bound(count: int, concurrency: int, latency: float, folder: Path) -> dict[str, float]:
+def _model_bound(
+    count: int, concurrency: int, latency: float, workers: int, folder: Path
+) -> dict[str, float]:
     scenarios = [s for s in load_scenarios([SUITE]) if s.user.kind == "persona"][:count]
     with _SlowModel(latency) as model:
         os.environ["OPENAI_BASE_URL"] = model.url
@@ -160,7 +162,8 @@ def _model_bound(count: int, concurrency: int, latency: float, folder: Path) -> 
                 model="bench",
                 suite="benchmark",
                 store=folder / "model.db",
-                concurrency=concurrency,
+                concurrency=max(1, concurrency // workers),
+                workers=workers,
                 save=False,
             )
         )
@@ -185,7 +188,9 @@ def main() -> None:
         folder = Path(tmp)
         ours = _scripted(options.trials, options.workers, options.concurrency, folder)
         peer = _peer(min(options.trials, 400))
-        model = _model_bound(options.model_trials, options.concurrency, options.latency, folder)
+        model = _model_bound(
+            options.model_trials, options.concurrency, options.latency, options.workers, folder
+        )
     print(
         f"scripted planner: {ours['trials']:.0f} trials in {ours['seconds']:.1f} s = "
         f"{ours['per_second']:.1f} trials/s on {options.workers} workers (target >= 20/s, "

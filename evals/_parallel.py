@@ -39,10 +39,15 @@ class WorkerOptions:
 
 
 _RUNNER: dict[str, EvalRunner] = {}
+_LOOP: dict[str, asyncio.AbstractEventLoop] = {}
 
 
 def _start(options: WorkerOptions) -> None:
-    """Worker initializer: one runner per process."""
+    """Worker initializer: one runner and one event loop per process.
+
+    The loop outlives the chunks: planners hold connections (an ``AsyncOpenAI`` client)
+    that belong to the loop they were opened on.
+    """
     from evals._harness import planner_factory
     from policies import load_pack
     from tools.retail import retail_registry
@@ -65,7 +70,8 @@ def _start(options: WorkerOptions) -> None:
 def _run_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runner = _RUNNER["runner"]
     scenarios = [Scenario.model_validate(raw) for raw in chunk]
-    results = asyncio.run(runner.run(scenarios))
+    loop = _LOOP.setdefault("loop", asyncio.new_event_loop())
+    results = loop.run_until_complete(runner.run(scenarios))
     return [r.model_dump(mode="json") for r in results]
 
 
@@ -75,9 +81,14 @@ def run_in_workers(
     *,
     workers: int,
     on_trial: Callable[[TrialResult], None] | None = None,
-    chunk_size: int = 4,
+    chunk_size: int | None = None,
 ) -> list[TrialResult]:
-    """Run every scenario's trials across ``workers`` processes; results in scenario order."""
+    """Run every scenario's trials across ``workers`` processes; results in scenario order.
+
+    A chunk holds twice as many scenarios as a worker runs at once (at least 4), so that
+    every worker stays busy without waiting long for a chunk's slowest trial.
+    """
+    chunk_size = chunk_size or max(4, 2 * options.concurrency)
     chunks = [
         [s.model_dump(mode="json") for s in scenarios[i : i + chunk_size]]
         for i in range(0, len(scenarios), chunk_size)

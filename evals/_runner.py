@@ -168,6 +168,7 @@ class EvalRunner:
         self.reviewer = reviewer
         self._expected: dict[str, _Expected] = {}
         self._seed_digests: dict[str, StateDigest] = {}
+        self._untouched_diffs: dict[str, dict[str, dict[str, Any]]] = {}
         self._writes = frozenset(registry.write_tools())
 
     # -- expected states ---------------------------------------------------------------------
@@ -207,8 +208,6 @@ class EvalRunner:
     # -- trials ------------------------------------------------------------------------------
     async def run(self, scenarios: Sequence[Scenario]) -> list[TrialResult]:
         """Run every scenario ``trials`` times; results in scenario then trial order."""
-        for scenario in scenarios:
-            self.expected(scenario)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def bounded(scenario: Scenario, number: int) -> TrialResult:
@@ -222,30 +221,19 @@ class EvalRunner:
         return list(await asyncio.gather(*jobs))
 
     async def run_trial(self, scenario: Scenario, number: int) -> TrialResult:
-        """One conversation, scored; a crash becomes an ``error`` trial, never an exception."""
+        """One conversation, scored; a crash becomes an ``error`` trial, never an exception.
+
+        Copying the seed and comparing states run in a thread, so that other trials' turns
+        (and their model calls) go on meanwhile.
+        """
         began = time.perf_counter()
-        backend, discard = self.seeds.open_copy(scenario.seed)
+        backend, discard = await asyncio.to_thread(self.seeds.open_copy, scenario.seed)
         try:
             record = await self._converse(scenario, number, backend)
-            expected = self.expected(scenario)
-            wrote = any(a["ok"] and a["name"] in self._writes for a in record.actions)
-            # Only writes change the copy: without one it is still the seed's state.
-            actual = state_digest(backend) if wrote else self._seed_digest(scenario.seed)
-            same = actual == expected.digest
-            diff: dict[str, dict[str, Any]] = {}
-            if not same:
-                want, drop, _ = self._replay(scenario)
-                try:
-                    diff = state_diff(want, backend)
-                finally:
-                    drop()
-            record.state_diff = diff
-            # τ-bench's ground truth holds calls that fail by design (state unchanged).
-            record.setup_errors = expected.errors if scenario.seed != "taubench" else []
-            record.violations = _violations(backend, self.store, record.conversation_id)
+            await asyncio.to_thread(self._score_state, scenario, backend, record)
             record.latency_ms = (time.perf_counter() - began) * 1000
             return score_trial(scenario, number, record)
-        except Exception as error:
+        except Exception as error:  # a broken trial is a result, not a crash
             return TrialResult(
                 scenario_id=scenario.id,
                 trial=number,
@@ -257,7 +245,29 @@ class EvalRunner:
                 latency_ms=(time.perf_counter() - began) * 1000,
             )
         finally:
-            discard()
+            await asyncio.to_thread(discard)
+
+    def _score_state(self, scenario: Scenario, backend: SqlBackend, record: TrialRecord) -> None:
+        """Fill in the state diff, setup errors and violations of a finished conversation."""
+        expected = self.expected(scenario)
+        wrote = any(a["ok"] and a["name"] in self._writes for a in record.actions)
+        # Only writes change the copy: without one it is still the seed's state, and the
+        # diff against the expected state is the same for every such trial of the scenario.
+        actual = state_digest(backend) if wrote else self._seed_digest(scenario.seed)
+        if actual != expected.digest:
+            cached = None if wrote else self._untouched_diffs.get(scenario.id)
+            if cached is None:
+                want, drop, _ = self._replay(scenario)
+                try:
+                    cached = state_diff(want, backend)
+                finally:
+                    drop()
+                if not wrote:
+                    self._untouched_diffs[scenario.id] = cached
+            record.state_diff = cached
+        # τ-bench's ground truth holds calls that fail by design (state unchanged).
+        record.setup_errors = expected.errors if scenario.seed != "taubench" else []
+        record.violations = _violations(backend, self.store, record.conversation_id)
 
     async def _review(
         self, agent: ResolutionAgent, scenario: Scenario, reply: Reply, record: TrialRecord

@@ -90,10 +90,13 @@ def state_rows(backend: SqlBackend) -> StateRows:
                 columns, key = _layout(table)
                 index = columns.index(key)
                 names = ", ".join(f'"{c.name}"' for c in columns)
-                cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {names}')
+                cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY "{key.name}"')
                 records: dict[str, list[tuple[Any, ...]]] = {}
                 for row in cursor.fetchall():
                     records.setdefault(str(row[index]), []).append(tuple(row))
+                if key.name not in table.primary_key.columns:
+                    for rows in records.values():
+                        rows.sort(key=repr)  # a parent's rows, whatever order they came in
                 state[table.name.removeprefix("retail_")] = records
         finally:
             cursor.close()
@@ -104,11 +107,32 @@ def state_rows(backend: SqlBackend) -> StateRows:
 
 
 def state_digest(backend: SqlBackend) -> StateDigest:
-    """Digest every business table (the idempotency records are bookkeeping, not state)."""
-    return {
-        table: hashlib.sha256(repr(sorted(records.items())).encode()).hexdigest()
-        for table, records in state_rows(backend).items()
-    }
+    """Digest every business table, comparable exactly when :func:`state_rows` is equal.
+
+    The same rows as :func:`state_rows`, sorted by the database (by key, or by every column
+    for rows grouped under a parent), hashed as fetched: no grouping in Python.
+    """
+
+    def work(session: Any) -> StateDigest:
+        digests: StateDigest = {}
+        cursor = session.connection().connection.cursor()
+        try:
+            for table in retail_metadata.sorted_tables:
+                if table.name in _SKIP_TABLES:
+                    continue
+                columns, key = _layout(table)
+                names = ", ".join(f'"{c.name}"' for c in columns)
+                grouped = key.name not in table.primary_key.columns
+                order = names if grouped else f'"{key.name}"'
+                cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {order}')
+                rows = repr(cursor.fetchall()).encode()
+                digests[table.name.removeprefix("retail_")] = hashlib.sha256(rows).hexdigest()
+        finally:
+            cursor.close()
+        return digests
+
+    result: StateDigest = backend.read(work)
+    return result
 
 
 def _columns(table_name: str) -> list[str]:

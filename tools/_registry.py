@@ -88,6 +88,7 @@ class ToolRegistry:
         self.domain = domain
         self.retry = retry or RetryPolicy()
         self._tools: dict[str, Tool[Any, Any]] = {}
+        self._schemas: list[dict[str, Any]] | None = None
         for item in tools:
             if item.name in self._tools:
                 raise ToolConfigError(f"tool {item.name!r} is registered twice in {domain!r}")
@@ -125,8 +126,10 @@ class ToolRegistry:
         return [t.name for t in self if t.effect == "write"]
 
     def openai_schemas(self) -> list[dict[str, Any]]:
-        """Every tool's OpenAI function-calling schema."""
-        return [t.openai_schema() for t in self]
+        """Every tool's OpenAI function-calling schema (built once; treat them as read-only)."""
+        if self._schemas is None:
+            self._schemas = [t.openai_schema() for t in self]
+        return list(self._schemas)
 
     def fingerprint(self) -> str:
         """A hash of every tool's name, effect and schema (changes when a contract changes)."""
