@@ -1,0 +1,327 @@
+"""Intent classification: nearest neighbours over labelled utterances, per clause.
+
+A message is split into clauses (sentences, and "and"/"also" joins that open a new request);
+each clause is classified by the labelled examples of ``intents.yaml`` nearest to it in the
+sentence model's space, with a confidence score. Consecutive clauses of the same intent are
+one request; clauses that carry no request (an email, "thanks") are left to the entity readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+import yaml
+
+from agents.errors import AgentConfigError
+from agents.planners.offline._embedder import Embedder, Vectors
+from agents.planners.offline._entities import mask_entities, parse_address
+
+__all__ = [
+    "EXAMPLES_FILE",
+    "INTENTS",
+    "REQUESTS",
+    "Intent",
+    "IntentClassifier",
+    "Prediction",
+    "cued_intents",
+    "examples_digest",
+    "load_examples",
+    "split_clauses",
+]
+
+Intent = Literal[
+    "order_status",
+    "cancel",
+    "modify_address",
+    "modify_payment",
+    "modify_items",
+    "return",
+    "exchange",
+    "reroute",
+    "refund_status",
+    "change_default_address",
+    "human",
+    "out_of_scope",
+    "account_info",
+    "product_info",
+    "unsupported",
+    "greeting",
+]
+INTENTS: tuple[Intent, ...] = get_args(Intent)
+REQUESTS: frozenset[Intent] = frozenset(INTENTS) - {"greeting"}
+"""Intents that are a request of the customer (``greeting`` is not)."""
+
+EXAMPLES_FILE = "intents.yaml"
+_K = 7
+_CUE_BONUS = 0.6
+
+# Words that name a request outright. They add to the neighbours' votes, so that a clause
+# like "can I return the jeans, they don't fit" is not pulled to "exchange" by its topic.
+_CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
+    (
+        "return",
+        r"\breturn(?:ing)?\b(?!ed\b)|\bsend\s+(?:\w+\s+){0,3}back\b|"
+        r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b",
+    ),
+    ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
+    ("cancel", r"\bcancel(?!l?ed)\w*|\bcancle\b"),
+    (
+        "order_status",
+        r"\btrack(?:ing)?\b|\bwhere(?:'s|\s+is)\s+my\s+(?:order|package|parcel)|"
+        r"\b(?:has|did|is)\s+(?:it|my\s+\w+|the\s+\w+)\s+(?:ship|shipped|arrive|arrived|"
+        r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order",
+    ),
+    (
+        "refund_status",
+        r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
+        r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b",
+    ),
+    (
+        "human",
+        r"\b(?:human|real\s+person|live\s+agent|representative|manager|supervisor|operator)\b",
+    ),
+    ("reroute", r"\b(?:reroute|re-route|redirect|divert)\w*|\bin\s+transit\b"),
+    (
+        "modify_items",
+        r"\b(?:change|switch|swap|modify|update)\s+(?:the|my)\s+[\w-]+(?:\s+[\w-]+)?\s+"
+        r"(?:to|for|into)\s+(?:the|a|an)\s+(?:one|version|model)\b",
+    ),
+    (
+        "change_default_address",
+        r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
+        r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b",
+    ),
+)
+_CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
+    (intent, re.compile(pattern, re.IGNORECASE)) for intent, pattern in _CUE_PATTERNS
+)
+
+
+def cued_intents(clause: str) -> frozenset[Intent]:
+    """The intents a clause names outright ("return", "cancel", "a human"...)."""
+    clause = spell_fix(clause)
+    return frozenset(intent for intent, cue in _CUES if cue.search(clause))
+
+
+_VOCABULARY = (
+    "return", "returning", "cancel", "cancelled", "exchange", "refund", "address", "delivery",
+    "delivered", "package", "shipping", "shipped", "payment", "tracking", "default", "reroute",
+    "received", "replace", "modify", "account", "change", "order", "human", "person",
+)  # fmt: skip
+_TOKEN = re.compile(r"[A-Za-z]{4,}")
+
+
+@lru_cache(maxsize=4096)
+def spell_fix(text: str) -> str:
+    """Correct typos of the words that carry a request ("retrun" -> "return", "cancle")."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group()
+        lowered = word.lower()
+        if lowered in _VOCABULARY:
+            return word
+        for known in _VOCABULARY:
+            close = abs(len(known) - len(lowered)) <= 1 and known[0] == lowered[0]
+            if close and SequenceMatcher(None, lowered, known).ratio() >= 0.8:
+                return known
+        return word
+
+    return _TOKEN.sub(fix, text)
+
+
+def _examples_text() -> str:
+    return (resources.files("agents.planners.offline") / EXAMPLES_FILE).read_text("utf-8")
+
+
+def examples_digest() -> str:
+    """A short hash of the labelled examples file."""
+    return hashlib.sha256(_examples_text().encode()).hexdigest()[:16]
+
+
+def load_examples() -> list[tuple[Intent, str]]:
+    """The labelled utterances, in file order.
+
+    Raises:
+        AgentConfigError: The file is malformed or names an unknown intent.
+    """
+    data = yaml.safe_load(_examples_text())
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), dict):
+        raise AgentConfigError(f"{EXAMPLES_FILE}: expected a mapping with 'intents'")
+    examples: list[tuple[Intent, str]] = []
+    for label, lines in data["intents"].items():
+        if label not in INTENTS:
+            raise AgentConfigError(f"{EXAMPLES_FILE}: unknown intent {label!r}")
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise AgentConfigError(f"{EXAMPLES_FILE}: {label} needs a list of utterances")
+        examples.extend((label, str(line)) for line in lines)
+    return examples
+
+
+# -- clauses -----------------------------------------------------------------------------------
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+|(?<=[a-z0-9)])[.!?]+$")
+_OPENERS = (
+    r"i|i'd|i'm|i'll|im|id|also|please|pls|can|could|would|will|cancel|return|exchange|"
+    r"change|update|modify|track|where|what|when|how|send|reroute|redirect|refund|switch|swap|"
+    r"replace|tell|let|check|help|need|want|get|give|then|and|is|has|did|do|use|pay|ship|"
+    r"connect|transfer|talk|speak|my\s+(?:refund|package|parcel|order|default|address)"
+)
+_JOIN = re.compile(
+    rf"(?:,\s*|\s+)(?:and\s+also|and\s+then|and|also|plus|as\s+well\s+as|but\s+also|then)"
+    rf"\s+(?=(?:{_OPENERS})\b)|\s+also,?\s+(?=(?:{_OPENERS})\b)",
+    re.IGNORECASE,
+)
+
+
+def split_clauses(text: str) -> list[str]:
+    """Split a message into clauses: sentences, and joins that open a new request.
+
+    "Cancel #W1 and return the shoes" -> ["Cancel #W1", "return the shoes"]; item lists
+    ("the cleaner, headphone, and smart watch") stay whole.
+    """
+    clauses: list[str] = []
+    for sentence in _SENTENCES.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        pieces = _JOIN.split(sentence)
+        clauses.extend(p.strip(" ,") for p in pieces if p and p.strip(" ,"))
+    return clauses
+
+
+# -- the request's core -------------------------------------------------------------------------
+_DETAILS = (
+    re.compile(r"\([^)]*\)"),
+    re.compile(
+        r"\b(?:to|for|into|with)\s+(?:the\s+|a\s+|an\s+)?(?:one|ones|version|model|variant)s?\s+"
+        r"(?:with|in|that|which|having)\b[^.;]*?(?=\band\s+(?:the|my)\b|[.;]|$)",
+        re.IGNORECASE,
+    ),
+    re.compile(r",?\s*\busing\s+(?:my|the|a|an)\b[^.;]*", re.IGNORECASE),
+    re.compile(r",?\s*\bwith\s+the\s+refund\s+(?:to|on|going\s+to)\b[^.;]*", re.IGNORECASE),
+    re.compile(r"\bbecause\b[^.;]*", re.IGNORECASE),
+)
+
+
+def request_core(clause: str) -> str:
+    """The clause without the details that dilute what is asked.
+
+    Option lists, the payment method to use, an address, a reason go: "change the t-shirt to
+    the one with purple color, using my gift card" -> "change the t-shirt".
+    """
+    core = clause
+    for pattern in _DETAILS:
+        core = pattern.sub(" ", core)
+    if parse_address(core) is not None:
+        core = re.sub(r"\b\d+[A-Za-z]?\s+[A-Za-z].*$", " ", core)
+    core = " ".join(core.split()).strip(" ,")
+    return core if len(core.split()) >= 2 else clause
+
+
+# -- classifier --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """The intent of one clause.
+
+    Attributes:
+        clause: The clause as the customer wrote it.
+        intent: The best intent.
+        confidence: 0-1: the nearest example's similarity, scaled by the share of the
+            neighbours' votes the intent got.
+        runner_up: The second intent by votes.
+    """
+
+    clause: str
+    intent: Intent
+    confidence: float
+    runner_up: Intent | None = None
+
+
+class IntentClassifier:
+    """k-nearest-neighbour intents over the labelled examples' sentence vectors.
+
+    Args:
+        embedder: The sentence vectors.
+        examples: ``(intent, utterance)`` pairs (default: the packaged ``intents.yaml``).
+        cache_dir: Where the examples' vectors are kept between processes (optional).
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        examples: list[tuple[Intent, str]] | None = None,
+        *,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.examples = examples if examples is not None else load_examples()
+        self.labels: list[Intent] = [label for label, _ in self.examples]
+        self._label_ids = np.array([INTENTS.index(label) for label in self.labels])
+        self.matrix = self._vectors(cache_dir)
+
+    def _vectors(self, cache_dir: Path | None) -> Vectors:
+        texts = [mask_entities(text) for _, text in self.examples]
+        key = hashlib.sha256(("\n".join(texts) + "|" + self.embedder.name).encode()).hexdigest()[
+            :16
+        ]
+        path = cache_dir / f"offline-intents-{key}.npy" if cache_dir is not None else None
+        if path is not None and path.exists():
+            try:
+                cached: Vectors = np.load(path)
+                if cached.shape[0] == len(texts):
+                    return cached
+            except (OSError, ValueError):
+                pass
+        matrix = self.embedder(texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(".tmp.npy")
+                np.save(partial, matrix)
+                partial.replace(path)
+            except OSError:
+                pass
+        return matrix
+
+    def classify(self, clause: str) -> Prediction:
+        """The intent of one clause: of its core when that is clearer than the whole."""
+        fixed = spell_fix(clause)
+        whole = self._classify(fixed, fixed)
+        core = request_core(fixed)
+        if core == fixed:
+            return Prediction(clause, whole.intent, whole.confidence, whole.runner_up)
+        stripped = self._classify(core, fixed)
+        best = stripped if stripped.confidence > whole.confidence else whole
+        return Prediction(clause, best.intent, best.confidence, best.runner_up)
+
+    def _classify(self, text: str, clause: str) -> Prediction:
+        vector = self.embedder.one(mask_entities(text) or text)
+        sims = self.matrix @ vector
+        top = np.argsort(-sims, kind="stable")[:_K]
+        votes = np.zeros(len(INTENTS), dtype=np.float64)
+        best_sim = np.zeros(len(INTENTS), dtype=np.float64)
+        for index in top:
+            label = self._label_ids[index]
+            weight = max(float(sims[index]), 0.0) ** 2
+            votes[label] += weight
+            best_sim[label] = max(best_sim[label], float(sims[index]))
+        votes /= float(votes.sum()) or 1.0
+        cued = [INTENTS.index(intent) for intent, cue in _CUES if cue.search(clause)]
+        for label in cued:
+            votes[label] += _CUE_BONUS / len(cued)
+        order = np.argsort(-votes, kind="stable")
+        winner = int(order[0])
+        total = float(votes.sum()) or 1.0
+        share = float(votes[winner]) / total
+        confidence = float(best_sim[winner]) * (0.5 + 0.5 * min(share, 1.0))
+        if winner in cued:
+            confidence = max(confidence, 0.5)
+        runner = INTENTS[int(order[1])] if votes[int(order[1])] > 0 else None
+        return Prediction(clause, INTENTS[winner], round(confidence, 4), runner)

@@ -1,0 +1,509 @@
+"""The customer's requests in a conversation, rebuilt from the trace at every decision.
+
+Walking the trace in order: each customer message is split into clauses; a clause that
+answers the question just asked goes to the request that asked it, a clause with a clear
+intent opens a request (one per order when it names several), and everything else is noted
+as not understood. Write calls and policy decisions belong to the first open request they
+can serve; a request is closed when an agent message carries one of its closing phrases
+(see :data:`MARKERS`), so the transcript alone says what has been answered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.planners.offline._entities import (
+    cancel_reason,
+    emails,
+    is_dont_know,
+    mask_entities,
+    order_ids,
+    parse_address,
+    payment_ref,
+    person_name,
+    words,
+    yes_no,
+    zip_codes,
+)
+from agents.planners.offline._intents import (
+    REQUESTS,
+    Intent,
+    Prediction,
+    cued_intents,
+    split_clauses,
+)
+from agents.planners.offline._reading import Conversation, CustomerMessage, Event
+
+__all__ = [
+    "CONFIDENT",
+    "FAMILY",
+    "MARKERS",
+    "NEEDS_AUTH",
+    "TOOL_INTENT",
+    "Task",
+    "TaskBoard",
+    "build_tasks",
+]
+
+LOW = 0.34
+"""Below this confidence a clause is not understood."""
+CONFIDENT = 0.55
+"""From this confidence a clause in an answer opens a new request of another kind."""
+
+FAMILY: dict[Intent, frozenset[Intent]] = {
+    "cancel": frozenset({"cancel"}),
+    "modify_items": frozenset({"modify_items", "exchange"}),
+    "exchange": frozenset({"modify_items", "exchange"}),
+    "return": frozenset({"return"}),
+    "modify_address": frozenset({"modify_address", "reroute"}),
+    "reroute": frozenset({"modify_address", "reroute"}),
+    "modify_payment": frozenset({"modify_payment"}),
+    "change_default_address": frozenset({"change_default_address"}),
+    "order_status": frozenset({"order_status"}),
+    "refund_status": frozenset({"refund_status"}),
+    "account_info": frozenset({"account_info"}),
+    "product_info": frozenset({"product_info"}),
+    "out_of_scope": frozenset({"out_of_scope"}),
+    "human": frozenset({"human"}),
+    "unsupported": frozenset({"unsupported"}),
+    "greeting": frozenset({"greeting"}),
+}
+
+TOOL_INTENT: dict[str, Intent] = {
+    "cancel_pending_order": "cancel",
+    "modify_pending_order_address": "modify_address",
+    "reroute_shipment": "reroute",
+    "modify_pending_order_payment": "modify_payment",
+    "modify_pending_order_items": "modify_items",
+    "exchange_delivered_order_items": "exchange",
+    "return_delivered_order_items": "return",
+    "modify_user_address": "change_default_address",
+}
+
+NEEDS_AUTH: frozenset[Intent] = frozenset(
+    {
+        "order_status",
+        "cancel",
+        "modify_address",
+        "modify_payment",
+        "modify_items",
+        "return",
+        "exchange",
+        "reroute",
+        "refund_status",
+        "change_default_address",
+        "account_info",
+    }
+)
+
+MARKERS: dict[Intent, tuple[str, ...]] = {
+    "cancel": (
+        "is now cancelled",
+        "can't be cancelled",
+        "couldn't be cancelled",
+        "haven't cancelled",
+    ),
+    "modify_address": (
+        "will now ship to",
+        "can't change where",
+        "couldn't change where",
+        "haven't changed where",
+    ),
+    "reroute": (
+        "is being rerouted",
+        "can't be rerouted",
+        "couldn't be rerouted",
+        "haven't rerouted",
+    ),
+    "modify_payment": (
+        "is now paid with",
+        "can't change the payment",
+        "couldn't change the payment",
+        "haven't changed the payment",
+    ),
+    "modify_items": (
+        "has been updated:",
+        "can't be modified",
+        "couldn't be modified",
+        "couldn't modify",
+        "haven't modified",
+    ),
+    "exchange": (
+        "exchange request for",
+        "can't be exchanged",
+        "couldn't be exchanged",
+        "haven't started an exchange",
+    ),
+    "return": (
+        "return request for",
+        "can't be returned",
+        "couldn't be returned",
+        "haven't started a return",
+    ),
+    "change_default_address": (
+        "account's default is now",
+        "haven't changed your account's default",
+        "can't change your account's default",
+        "couldn't change your account's default",
+    ),
+    "order_status": ("the latest on", "what i see on your account", "don't see any orders"),
+    "refund_status": ("refund details for", "no refunds on"),
+    "account_info": ("here's what's on your account",),
+    "product_info": ("here's what we have",),
+    "out_of_scope": ("outside what i can help with",),
+    "human": (),
+    "unsupported": (),
+    "greeting": (),
+}
+"""Closing phrases: every message that finishes a request has exactly one of its phrases."""
+
+
+@dataclass
+class Task:
+    """One request of the customer.
+
+    Attributes:
+        intent: What was asked, as classified.
+        start: Trace position of the message that asked it.
+        texts: The clause and every answer given while it was being worked on.
+        order_ids: Order ids named for it, in order (the last named wins).
+        events: Write calls and decisions that served it.
+        confidence: The classifier's confidence.
+        closed: A closing message for it has been sent.
+        asked: For each text, the facts the agent had asked for (empty for the request's
+            own words).
+    """
+
+    intent: Intent
+    start: int
+    texts: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    confidence: float = 0.0
+    closed: bool = False
+    asked: list[frozenset[str]] = field(default_factory=list)
+
+    @property
+    def family(self) -> frozenset[Intent]:
+        """The intents this request may turn into once the order's status is known."""
+        return FAMILY[self.intent]
+
+    @property
+    def text(self) -> str:
+        """Everything said for this request, joined."""
+        return " ".join(self.texts)
+
+    def markers(self) -> tuple[str, ...]:
+        """The closing phrases of this request."""
+        found: list[str] = []
+        for intent in sorted(self.family):
+            found.extend(MARKERS[intent])
+        return tuple(found)
+
+    def done_write(self) -> Event | None:
+        """The successful write that served this request, if any."""
+        return next((e for e in self.events if e.kind == "tool" and e.ok), None)
+
+    def text_for(self, *skip: str) -> str:
+        """The request's words without answers to the questions named in ``skip``."""
+        unwanted = set(skip)
+        return " ".join(
+            text for text, asked in zip(self.texts, self.asked, strict=True) if not asked & unwanted
+        )
+
+    def add(
+        self, text: str, *, bare_order: bool = False, asked: frozenset[str] = frozenset()
+    ) -> None:
+        """Add a clause or answer and the order ids it names."""
+        self.texts.append(text)
+        self.asked.append(asked)
+        for order in order_ids(text, bare=bare_order):
+            if order in self.order_ids:
+                self.order_ids.remove(order)
+            self.order_ids.append(order)
+
+
+@dataclass
+class TaskBoard:
+    """The requests of a conversation and what else the walk found.
+
+    Attributes:
+        tasks: Every request, in the order asked.
+        not_understood: Customer messages that carried nothing the planner could read.
+        loose: Clauses that opened no request (identity, greetings...).
+    """
+
+    tasks: list[Task] = field(default_factory=list)
+    not_understood: list[int] = field(default_factory=list)
+    loose: list[str] = field(default_factory=list)
+
+    def open(self) -> list[Task]:
+        """Requests not closed yet, in order."""
+        return [t for t in self.tasks if not t.closed]
+
+
+Classify = Callable[[str], Prediction]
+
+
+def _answers(clause: str, asked: frozenset[str]) -> bool:
+    """Whether a clause reads as an answer to the facts asked for."""
+    size = len(words(clause))
+    if is_dont_know(clause) and size <= 12:
+        return True
+    if "email" in asked and emails(clause):
+        return True
+    if "zip" in asked and (zip_codes(clause, bare=True) or person_name(clause, asked=True)):
+        return True
+    if "order_id" in asked and order_ids(clause, bare=True):
+        return True
+    if "payment" in asked and payment_ref(clause):
+        return True
+    if "address" in asked and parse_address(clause):
+        return True
+    if "reason" in asked and (cancel_reason(clause) or size <= 10):
+        return True
+    return bool(asked & {"item", "new_variant"}) and size <= 80
+
+
+_FILLER_WORDS = "it is it's its the my order number no id this that one here for of from in on"
+_FILLER = frozenset(_FILLER_WORDS.split())
+
+
+def _entity_only(clause: str) -> bool:
+    """A clause that only names an order, an email or a payment method ("Order #W1234567.")."""
+    if not (order_ids(clause) or emails(clause)):
+        return False
+    rest = [w for w in words(mask_entities(clause)) if w not in _FILLER]
+    return len(rest) <= 1
+
+
+def _has_entity(text: str) -> bool:
+    return bool(
+        emails(text)
+        or order_ids(text)
+        or zip_codes(text)
+        or person_name(text)
+        or payment_ref(text)
+        or parse_address(text)
+    )
+
+
+def build_tasks(conversation: Conversation, classify: Classify) -> TaskBoard:
+    """Walk the trace and rebuild the customer's requests and their state."""
+    board = TaskBoard()
+    messages = {m.index: m for m in conversation.messages}
+    events = {e.index: e for e in conversation.events}
+    pending_owner: Task | None = None
+    for index in range(len(conversation.trace)):
+        if index in messages:
+            _message(board, messages[index], classify, pending_owner)
+            continue
+        event = events.get(index)
+        if event is None:
+            continue
+        if event.kind == "agent":
+            _close_by_markers(board, event.text)
+        elif event.is_write and event.kind in ("tool", "decision"):
+            owner = _owner(board, event)
+            if owner is not None:
+                owner.events.append(event)
+                if event.kind == "decision" and event.effect in ("confirm", "approve"):
+                    pending_owner = owner
+        elif event.kind == "review":
+            owner = pending_owner or next(iter(board.open()), None)
+            if owner is not None:
+                owner.events.append(event)
+    return board
+
+
+def _close_by_markers(board: TaskBoard, text: str) -> None:
+    """Each closing phrase in an agent message closes one open request of its kind."""
+    lowered = text.lower()
+    groups: dict[frozenset[Intent], list[Task]] = {}
+    for task in board.open():
+        groups.setdefault(task.family, []).append(task)
+    for tasks in groups.values():
+        found = sum(lowered.count(marker) for marker in tasks[0].markers())
+        for task in tasks[:found]:
+            task.closed = True
+
+
+def _owner(board: TaskBoard, event: Event) -> Task | None:
+    intent = TOOL_INTENT.get(event.name)
+    if intent is None:
+        return None
+    order = str(event.args.get("order_id", ""))
+    candidates = [t for t in board.open() if intent in t.family and t.done_write() is None]
+    for task in candidates:
+        if order and task.order_ids and task.order_ids[-1] == order:
+            return task
+    return candidates[0] if candidates else None
+
+
+def _message(
+    board: TaskBoard, message: CustomerMessage, classify: Classify, pending: Task | None
+) -> None:
+    open_tasks = board.open()
+    owner: Task | None = None
+    if message.after_confirmation and pending is not None and not pending.closed:
+        owner = pending
+    elif message.asked and open_tasks:
+        owner = open_tasks[0]
+    clauses = split_clauses(message.text) or [message.text]
+    understood = False
+    created: list[Task] = []
+    waiting: list[str] = []
+    for clause in clauses:
+        prediction = classify(clause)
+        strong = prediction.intent in REQUESTS and prediction.confidence >= CONFIDENT
+        if owner is not None and (message.asked or message.after_confirmation):
+            # A clause opens a request of its own only when it names one outright (or is
+            # very clear); "It's the vacuum cleaner" answers "which item?".
+            named = bool(cued_intents(clause) - owner.family)
+            clear = strong and prediction.intent not in owner.family
+            foreign = (named or (clear and prediction.confidence >= 0.75)) and not _detail_for(
+                clause, owner
+            )
+            if message.after_confirmation and not foreign:
+                owner.add(clause, asked=frozenset({"confirmation"}))
+                understood = True
+                continue
+            if _answers(clause, message.asked) and not foreign:
+                owner.add(clause, bare_order="order_id" in message.asked, asked=message.asked)
+                understood = True
+                continue
+        if _entity_only(clause) and (created or owner is not None):
+            understood = True
+            target = created[-1] if created else owner
+            assert target is not None
+            target.add(clause, bare_order=True)
+            continue
+        if prediction.intent in REQUESTS and prediction.confidence >= LOW:
+            understood = True
+            before = len(created)
+            _request(board, created, owner, message, clause, prediction)
+            if len(created) > before and waiting:
+                created[before].texts[:0] = waiting
+                created[before].asked[:0] = [frozenset()] * len(waiting)
+                waiting = []
+            continue
+        greeting = prediction.intent == "greeting" and prediction.confidence >= 0.5
+        if _has_entity(clause) or yes_no(clause) is not None or greeting:
+            understood = understood or _has_entity(clause) or greeting
+            target = created[-1] if created else None
+            if target is not None:
+                target.add(clause)
+            else:
+                waiting.append(clause)
+            continue
+        target = created[-1] if created else None
+        if target is not None:
+            target.add(clause)
+            continue
+        waiting.append(clause)
+    if waiting:
+        if owner is not None and not created:
+            for clause in waiting:
+                owner.add(clause)
+        board.loose.extend(waiting)
+    if not understood and yes_no(message.text) is None and not message.after_confirmation:
+        board.not_understood.append(message.index)
+
+
+_PAYS: frozenset[Intent] = frozenset(
+    {"return", "exchange", "modify_items", "modify_payment", "cancel"}
+)
+_ADDRESSES: frozenset[Intent] = frozenset({"modify_address", "reroute", "change_default_address"})
+
+
+def _detail_for(clause: str, owner: Task) -> bool:
+    """Whether a clause gives a detail of the request being worked on (not a new request)."""
+    if order_ids(clause) and owner.order_ids and order_ids(clause)[0] not in owner.order_ids:
+        return False
+    if owner.intent in _PAYS and payment_ref(clause) is not None:
+        return True
+    if owner.intent in _ADDRESSES and parse_address(clause) is not None:
+        return True
+    return owner.intent == "cancel" and cancel_reason(clause) is not None
+
+
+_CONTEXT: frozenset[Intent] = frozenset({"product_info", "account_info", "order_status"})
+_REFERS_BACK = re.compile(r"\b(?:it|them|this|that|these|those|one)\b", re.IGNORECASE)
+_ORDER_SCOPED: frozenset[Intent] = frozenset(
+    {
+        "order_status",
+        "cancel",
+        "modify_address",
+        "modify_payment",
+        "modify_items",
+        "return",
+        "exchange",
+        "reroute",
+        "refund_status",
+    }
+)
+
+
+def _request(
+    board: TaskBoard,
+    created: list[Task],
+    owner: Task | None,
+    message: CustomerMessage,
+    clause: str,
+    prediction: Prediction,
+) -> None:
+    intent = prediction.intent
+    named = order_ids(clause)
+    previous = created[-1] if created else None
+    if previous is not None:
+        same_family = intent in previous.family
+        new_order = bool(named) and bool(previous.order_ids) and named[0] not in previous.order_ids
+        detail = (
+            not named
+            and not (cued_intents(clause) - previous.family)
+            and _detail_for(clause, previous)
+        )
+        # A clause that names no request of its own and reads unsure is a detail of the
+        # request just made ("How do I return something? It's the espresso machine.").
+        vague = not named and not cued_intents(clause) and prediction.confidence < 0.6
+        if (same_family and not new_order) or detail or vague:
+            previous.add(clause)
+            return
+    # "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": the
+    # first clause sets the scene for the request that refers back to it.
+    scene = previous is not None and previous.intent in _CONTEXT and intent not in _CONTEXT
+    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 10
+    if previous is not None and scene and refers_back:
+        previous.intent = intent
+        previous.confidence = prediction.confidence
+        previous.add(clause)
+        return
+    restated = owner is not None and intent in owner.family and not owner.closed
+    if (
+        restated
+        and owner is not None
+        and (not named or not owner.order_ids or named[0] in owner.order_ids)
+    ):
+        owner.add(clause)
+        return
+    targets = named if intent in _ORDER_SCOPED and len(named) > 1 else [None]
+    for order in targets:
+        task = Task(intent=intent, start=message.index, confidence=prediction.confidence)
+        if order is None:
+            task.add(clause)
+        else:
+            task.texts.append(_without_other_orders(clause, order, named))
+            task.asked.append(frozenset())
+            task.order_ids.append(order)
+        board.tasks.append(task)
+        created.append(task)
+
+
+def _without_other_orders(clause: str, keep: str, named: list[str]) -> str:
+    text = clause
+    for order in named:
+        if order != keep:
+            text = re.sub(re.escape(order[2:]), " ", text)
+    return text
