@@ -90,11 +90,11 @@ def _planner(name: PlannerName, script: Path | None, model: str | None) -> tuple
     from agents import HandoffPlanner
 
     if name == "offline":
-        return HandoffPlanner(), (
-            "offline - not built yet, so the handoff placeholder stands in: every "
-            "conversation goes to a person"
-        )
-    return HandoffPlanner(), "handoff placeholder: every conversation goes to a person"
+        from agents.planners.offline import OfflinePlanner
+
+        models = get_settings().data_dir / "knowledge" / "models"
+        return OfflinePlanner(cache_dir=models), "offline (local sentence model, no server)"
+    return HandoffPlanner(), "handoff: every conversation goes to a person"
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ async def _session(
 def chat(
     planner: Annotated[
         PlannerName,
-        typer.Option(help="Who plans each step; offline is the default (a placeholder today)."),
+        typer.Option(help="Who plans each step; offline (no model server) is the default."),
     ] = "offline",
     db: DbOption = None,
     store: Annotated[

@@ -2,7 +2,9 @@
 
 It builds the demo retail database when there is none, then walks a customer's requests
 through the typed tools exactly as the agent will: authenticate, look up, act with an
-idempotency key, prove the retry is a replay, and report the facts the customer needs.
+idempotency key, prove the retry is a replay, and report the facts the customer needs. Then
+another customer is served by the agent itself with the offline planner (local sentence
+model, policy guard, confirmation), end to end.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.panel import Panel
 from sqlalchemy import select
 
 from cli._common import DbOption, console, fail_cleanly, retail_db
+from cli._demo_agent import run_agent_demo
 from tools import SqlBackend, ToolConfigError, ToolContext, ToolRegistry, ToolResult
 from tools.retail import (
     Fulfilment,
@@ -128,7 +131,10 @@ def run_demo(location: str, *, fresh: bool = False) -> None:
             f"{shipment['status'].replace('_', ' ')}, heading to {shipment['ship_to']['city']}."
         )
     console.print(Panel("\n".join(lines), title="agent"))
-    backend.dispose()
+    try:
+        run_agent_demo(backend)
+    finally:
+        backend.dispose()
 
 
 @app.command()
@@ -136,6 +142,6 @@ def demo(
     db: DbOption = None,
     fresh: Annotated[bool, typer.Option(help="Rebuild the demo database first.")] = False,
 ) -> None:
-    """Run the main job on embedded defaults: demo data, then a customer served by the tools."""
+    """Run the main job on embedded defaults: demo data, the tools, then the offline agent."""
     with fail_cleanly():
         run_demo(retail_db(db), fresh=fresh)

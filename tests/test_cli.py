@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import app
@@ -56,13 +57,21 @@ def test_seed_builds_the_demo_database(tmp_path: Path) -> None:
     assert "50 users" in info.output and "120 orders" in info.output
 
 
-def test_demo_serves_a_customer_exactly_once(tmp_path: Path) -> None:
+def test_demo_serves_a_customer_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "demo.db"
+    monkeypatch.setenv("RESOLVE_DATABASE_URL", str(tmp_path / "resolve.db"))
     result = runner.invoke(app, ["demo", "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "seeded demo data" in result.output
     assert "replayed" in result.output
     assert "is cancelled" in result.output
+    # the second customer is served by the agent with the offline planner, end to end
+    assert "policy cancel_pending_order: confirm" in result.output
+    assert "tool cancel_pending_order ok" in result.output
+    assert "(resolved)" in result.output
+    assert (tmp_path / "resolve.db").exists()
     # a second run reuses the database and serves the next customer
     again = runner.invoke(app, ["demo", "--db", str(db)])
     assert again.exit_code == 0, again.output
