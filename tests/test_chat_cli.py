@@ -96,23 +96,41 @@ def _cancel_script(shop: Shop, email: str, order_id: str) -> str:
     )
 
 
-@pytest.mark.parametrize("planner", ["handoff", "offline"])
-def test_the_placeholder_planner_hands_the_conversation_to_a_person(
-    shop: Shop, planner: str
-) -> None:
+def test_the_handoff_planner_hands_the_conversation_to_a_person(shop: Shop) -> None:
     result = runner.invoke(
         app,
-        shop.args("--planner", planner, "--checkpoints", "memory", "--conversation", "c-1"),
+        shop.args("--planner", "handoff", "--checkpoints", "memory", "--conversation", "c-1"),
         input="Hi, where is my parcel?\n/quit\n",
     )
     assert result.exit_code == 0, result.output
-    assert "placeholder" in result.output
+    assert "every conversation goes to a person" in result.output
     assert "handed off to a person (review item c-1:handoff:1)" in result.output
     store = FrameworkStore(shop.store)
     try:
         [item] = store.list_reviews("open")
         assert item.thread_id == "c-1" and item.action["name"] == "handoff"
         assert store.conversation_status("c-1") == "escalated"
+    finally:
+        store.dispose()
+
+
+def test_the_offline_planner_cancels_after_the_customer_confirms(shop: Shop) -> None:
+    email, order_id = shop.pending_order(below=900)
+    result = runner.invoke(
+        app,
+        shop.args("--planner", "offline", "--checkpoints", "memory", "--conversation", "c-2"),
+        input=f"please cancel order {order_id}, I don't need it anymore\n{email}\nyes\n/quit\n",
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "offline (local sentence model" in out
+    assert "tool find_user_id_by_email ok" in out
+    assert "Shall I go ahead?" in out
+    assert "tool cancel_pending_order ok" in out
+    store = FrameworkStore(shop.store)
+    try:
+        said = [m["text"] for m in store.transcript("c-2") if m["role"] == "agent"]
+        assert any("cancelled" in text for text in said), said
     finally:
         store.dispose()
 
