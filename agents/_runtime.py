@@ -8,6 +8,7 @@ one picks the conversation up.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -35,6 +36,23 @@ __all__ = ["AgentEvent", "Reply", "ResolutionAgent"]
 
 _REMEMBERED = 10_000
 """Conversations whose last recorded audit event an agent keeps in mind."""
+
+
+_GRAPHS: weakref.WeakKeyDictionary[BaseCheckpointSaver[str], Any] = weakref.WeakKeyDictionary()
+
+
+def _compiled(checkpointer: BaseCheckpointSaver[str]) -> Any:
+    """The graph compiled with ``checkpointer``, once per checkpointer.
+
+    The compiled graph holds no run state (the backend, planner and store arrive as the
+    run's context), so agents sharing a checkpointer share it too: an eval run builds one
+    agent per trial without compiling the graph each time.
+    """
+    graph = _GRAPHS.get(checkpointer)
+    if graph is None:
+        graph = build_graph().compile(checkpointer=checkpointer)
+        _GRAPHS[checkpointer] = graph
+    return graph
 
 
 class Reply(BaseModel):
@@ -131,7 +149,7 @@ class ResolutionAgent:
             max_steps_per_turn=max_steps_per_turn,
         )
         self.checkpointer = checkpointer or InMemorySaver()
-        self.graph = build_graph().compile(checkpointer=self.checkpointer)
+        self.graph = _compiled(self.checkpointer)
         self._stack: AsyncExitStack | None = None
         # Per conversation, the seq of the last audit event this process saw the store take:
         # the next turn drops those events from the checkpoint (a miss only keeps them longer).

@@ -169,6 +169,9 @@ class EvalRunner:
         self._expected: dict[str, _Expected] = {}
         self._seed_digests: dict[str, StateDigest] = {}
         self._untouched_diffs: dict[str, dict[str, dict[str, Any]]] = {}
+        # One in-memory checkpointer for the run (each trial is its own thread, deleted when
+        # the trial ends), so the compiled graph is shared too.
+        self._checkpoints = InMemorySaver()
         self._writes = frozenset(registry.write_tools())
 
     # -- expected states ---------------------------------------------------------------------
@@ -245,6 +248,7 @@ class EvalRunner:
                 latency_ms=(time.perf_counter() - began) * 1000,
             )
         finally:
+            self._checkpoints.delete_thread(f"eval:{self.run_id}:{scenario.id}:{number}")
             await asyncio.to_thread(discard)
 
     def _score_state(self, scenario: Scenario, backend: SqlBackend, record: TrialRecord) -> None:
@@ -296,7 +300,7 @@ class EvalRunner:
             backend=backend,
             planner=planner,
             store=self.store,
-            checkpointer=InMemorySaver(),
+            checkpointer=self._checkpoints,
             registry=self.registry,
             pack=self.pack,
             clock=self.seeds.clock(scenario.seed),
