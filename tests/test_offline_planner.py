@@ -246,6 +246,36 @@ def test_cancelling_a_delivered_order_is_refused(
     assert "delivered" in replies[-1].text
 
 
+def test_cancelling_for_a_reason_outside_the_allowed_two_is_refused(
+    make_agent: MakeAgent, shop: dict[str, Any]
+) -> None:
+    order = first_order(shop, "pending")
+    user = shop["users"][order["user_id"]]
+    agent = make_agent()
+    opening = f"cancel {order['order_id']}, I found it cheaper on another site"
+    replies = run(converse(agent, "bad-reason", opening, Customer(identity(user))))
+
+    assert replies[-1].status == "refused"
+    assert writes(replies) == []
+    assert order_now(agent, order["order_id"])["status"] == "pending"
+    assert "no longer needed or was ordered by mistake" in said(replies)
+
+
+def test_an_order_on_someone_elses_account_is_refused(
+    make_agent: MakeAgent, shop: dict[str, Any]
+) -> None:
+    order = first_order(shop, "pending")
+    other = next(u for u in shop["users"].values() if order["order_id"] not in u["orders"])
+    agent = make_agent()
+    opening = f"please cancel order {order['order_id']}, I don't need it anymore"
+    facts = {**identity(other), "order_id": order["order_id"]}
+    replies = run(converse(agent, "not-mine", opening, Customer(facts)))
+
+    assert replies[-1].status == "refused"
+    assert writes(replies) == []
+    assert "only help with orders on your own account" in said(replies)
+
+
 def test_naming_part_of_an_order_asks_before_cancelling_all_of_it(
     make_agent: MakeAgent, shop: dict[str, Any]
 ) -> None:

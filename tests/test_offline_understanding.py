@@ -21,6 +21,7 @@ from agents.planners.offline._entities import (
     emails,
     is_dont_know,
     order_ids,
+    other_cancel_reason,
     parse_address,
     payment_ref,
     person_name,
@@ -257,12 +258,26 @@ def test_payment_methods_as_customers_name_them(text: str, expected: PaymentRef 
         ("oops, wrong size", "ordered by mistake"),
         ("I don't need it anymore", "no longer needed"),
         ("changed my mind", "no longer needed"),
-        ("found it cheaper elsewhere", "no longer needed"),
+        ("found it cheaper elsewhere", None),
         ("because it's blue", None),
     ],
 )
 def test_cancel_reasons_map_to_the_two_allowed(text: str, expected: str | None) -> None:
     assert cancel_reason(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("found it cheaper elsewhere", True),
+        ("your shipping is way too slow", True),
+        ("it would arrive too late to be useful", True),
+        ("too slow, I don't need it anymore", False),
+        ("changed my mind", False),
+    ],
+)
+def test_cancel_reasons_outside_the_allowed_two(text: str, expected: bool) -> None:
+    assert other_cancel_reason(text) is expected
 
 
 @pytest.mark.parametrize(

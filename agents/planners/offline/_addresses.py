@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents._steps import CallTool, Step
+from agents._steps import CallTool
 from agents.planners.offline._common import (
     Result,
     bounded_ask,
@@ -58,7 +58,7 @@ def _address_from(ctx: Context, task: Task, *, allow_default: bool) -> Address |
     return found
 
 
-def _ask_address(ctx: Context, task: Task, what: str) -> Step:
+def _ask_address(ctx: Context, task: Task, what: str) -> Result:
     return bounded_ask(
         ctx,
         task,

@@ -286,6 +286,17 @@ def _difference_method(
         chosen, fits = resolve_payment(ctx, ref, order)
         if chosen is None and fits:
             chosen = fits[0]
+        if chosen is None and ref.last_four:
+            # A card that isn't on the account can't settle anything.
+            marker = (
+                "can't be modified" if order.get("status") == "pending" else "can't be exchanged"
+            )
+            return Outcome(
+                f"I'm sorry, but {order['order_id']} {marker} that way: the card ending "
+                f"{ref.last_four} isn't on your account, and a price difference can only be "
+                f"settled with a payment method on your account ({list_methods(ctx)}).",
+                "refused",
+            )
         if chosen is not None:
             method = methods.get(chosen) or {}
             balance = float(method.get("balance") or 0)
@@ -348,7 +359,7 @@ def _changed(
         )
     new_ids = [str(i) for i in (args.get("new_item_ids") or [])]
     changed = [i for i in result.get("items") or [] if str(i.get("item_id")) in new_ids]
-    prices = join_names(f"{i.get('name')} {money(i.get('price'))}" for i in changed)
+    prices = join_names(f"{item_label(i)} at {money(i.get('price'))}" for i in changed)
     payments = result.get("payment_history") or []
     last = payments[-1] if payments else {}
     amount = float(last.get("amount") or 0)

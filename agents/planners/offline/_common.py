@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from agents._steps import Ask, Step
-from agents.planners.offline._entities import Address
+from agents.planners.offline._entities import Address, is_dont_know, yes_no
 from agents.planners.offline._flows import (
     Context,
     Outcome,
+    cannot,
     escalate,
     items_listing,
 )
@@ -110,9 +111,21 @@ def times_asked(ctx: Context, task: Task, phrase: str) -> int:
     return ctx.conversation.times_said_after(task.start, phrase)
 
 
-def bounded_ask(ctx: Context, task: Task, text: str, wants: list[str], phrase: str) -> Step:
-    """Ask, or hand off when the same question has gone unanswered twice already."""
+def bounded_ask(ctx: Context, task: Task, text: str, wants: list[str], phrase: str) -> Result:
+    """Ask; after the same question twice, refuse what the customer insists on or hand off.
+
+    A customer who keeps giving the same answer the policy can't accept (a card not on the
+    account, an option that doesn't exist) is refused; one who can't answer is handed off.
+    """
     if times_asked(ctx, task, phrase) >= 2:
+        last = ctx.conversation.last_message
+        if last is not None and not is_dont_know(last.text) and yes_no(last.text) is None:
+            first = text.split(". ")[0].rstrip(".")
+            why = f" {first}." if not first.endswith("?") and len(first) < len(text) else ""
+            return Outcome(
+                f"I'm sorry, but {cannot(task)} that way.{why} I'll leave it as it is.",
+                "refused",
+            )
         return escalate(
             f"could not get the customer's {', '.join(wants)} for a {task.intent} request",
             "I'm sorry, I'm having trouble getting the details right.",
@@ -126,7 +139,7 @@ def choose_items(
     order: dict[str, Any],
     verb: str,
     settle: Callable[[list[int]], int | None] | None = None,
-) -> Step | list[int]:
+) -> Result | list[int]:
     """The items the request is about, or a question when that is unclear.
 
     ``settle`` may pick one item of a group that fits a vague mention equally well (for a

@@ -16,6 +16,7 @@ __all__ = [
     "PaymentRef",
     "YesNo",
     "cancel_reason",
+    "other_cancel_reason",
     "emails",
     "is_dont_know",
     "mask_entities",
@@ -234,13 +235,26 @@ _MISTAKE = re.compile(
 _NOT_NEEDED = re.compile(
     r"\b(?:no\s+longer\s+(?:need|want|required|necessary)|(?:don'?t|do\s+not|dont)\s+"
     r"(?:really\s+)?(?:need|want)|not\s+needed|needless|changed\s+my\s+mind|change\s+of\s+heart|"
-    r"(?:found|got|bought)\s+(?:it\s+|one\s+)?(?:cheaper|elsewhere|somewhere\s+else|"
-    r"a\s+better)|too\s+(?:expensive|long|slow|late)|won'?t\s+(?:need|use)|no\s+use\s+for|"
+    r"too\s+expensive|won'?t\s+(?:need|use)|no\s+use\s+for|"
     r"not\s+(?:necessary|required)|no\s+need|plans?\s+changed|not\s+needed\s+anymore|"
     r"(?:need|want)\s+it\s+(?:any\s*more|no\s+more)|unnecessary|no\s+longer\s+needed|"
     r"don'?t\s+need\s+it|not\s+interested|rather\s+not)\b",
     re.IGNORECASE,
 )
+
+
+_OTHER_REASON = re.compile(
+    r"\b(?:(?:found|got|bought|saw)\s+(?:it\s+|them\s+|one\s+|the\s+same\b[^.,;]*?)?"
+    r"(?:cheaper|elsewhere|somewhere\s+else|for\s+less)|cheaper\s+(?:on|at|from|elsewhere)|"
+    r"(?:shipping|delivery)\s+is\s+(?:way\s+|too\s+|so\s+)*slow|too\s+(?:slow|late|long)|"
+    r"arrive\s+(?:too\s+)?late|late\s+delivery)\b",
+    re.IGNORECASE,
+)
+
+
+def other_cancel_reason(text: str) -> bool:
+    """Whether the customer gives a reason to cancel that is neither of the allowed two."""
+    return cancel_reason(text) is None and bool(_OTHER_REASON.search(text))
 
 
 def cancel_reason(text: str) -> str | None:

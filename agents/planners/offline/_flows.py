@@ -8,6 +8,7 @@ was asked for. Questions name the facts they want (``Ask.wants``) with the fixed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,7 @@ __all__ = [
     "OutcomeKind",
     "authenticate",
     "escalate",
+    "cannot",
     "find_order",
     "original_method",
     "resolve_payment",
@@ -152,7 +154,7 @@ def _order_line(order: dict[str, Any]) -> str:
 
 def find_order(
     ctx: Context, task: Task, statuses: Sequence[str], *, verb: str
-) -> Step | dict[str, Any]:
+) -> Step | Outcome | dict[str, Any]:
     """The order a request is about: named, the only one, or the one its items point to.
 
     Args:
@@ -172,6 +174,10 @@ def find_order(
         errors = conversation.order_errors.get(order_id, 0) + _read_denials(ctx, order_id)
         if errors == 0:
             return CallTool(name="get_order_details", args={"order_id": order_id})
+        missed = {o for o in conversation.order_errors if o not in conversation.orders}
+        repeated = conversation.times_said_after(task.start, f"couldn't find order {order_id}")
+        if repeated or len(missed) >= 2 or _SOMEONE_ELSE.search(task.text):
+            return not_on_account(task, order_id)
         return _ask_order(
             ctx,
             task,
@@ -210,6 +216,48 @@ def find_order(
         ctx,
         task,
         f"Which order would you like to {verb}? I see: {lines}. What's the order number?",
+    )
+
+
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:my|our|a|her|his)\s+(?:dad|father|mum|mom|mother|parents?|wife|husband|partner|"
+    r"son|daughter|brother|sister|cousin|friend|neighbou?r|roommate|flatmate|colleague|"
+    r"boss|grandma|grandmother|grandpa|grandfather|aunt|uncle|girlfriend|boyfriend)(?:'s)?\b",
+    re.IGNORECASE,
+)
+"""Words saying the order belongs to someone else."""
+
+_CANT: dict[str, str] = {
+    "cancel": "can't be cancelled",
+    "modify_address": "can't change where it ships",
+    "reroute": "can't be rerouted",
+    "modify_payment": "can't change the payment",
+    "modify_items": "can't be modified",
+    "exchange": "can't be exchanged",
+    "return": "can't be returned",
+    "change_default_address": "can't change your account's default address",
+}
+
+
+def cannot(task: Task) -> str:
+    """The request's refusal in words, carrying its closing phrase ("it can't be returned")."""
+    cant = _CANT.get(task.intent, "can't do that")
+    return f"it {cant}" if cant.startswith("can't be") else f"I {cant}"
+
+
+def not_on_account(task: Task, order_id: str) -> Outcome:
+    """Refuse a request about an order that is not on the verified customer's account."""
+    cant = _CANT.get(task.intent, "")
+    if cant.startswith("can't be"):
+        then = f", so it {cant} here"
+    elif cant:
+        then = f", so I {cant} for it"
+    else:
+        then = ""
+    return Outcome(
+        f"I'm sorry, but {order_id} isn't on your account{then}. I can only help with orders "
+        "on your own account.",
+        "refused",
     )
 
 

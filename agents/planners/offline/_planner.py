@@ -240,6 +240,13 @@ def _no_request(ctx: Context) -> Step:
         return Ask(text="Sure, what else can I help you with?", wants=[])
     if answered:
         return Ask(text=ANYTHING_ELSE, wants=[])
+    if answer == "no" and not board.tasks and board.not_understood:
+        # The only request was one the shop can't help with: a polite refusal.
+        return Resolve(
+            summary="I'm sorry I couldn't help with that: I can only help with your orders, "
+            "deliveries, refunds and account. Have a great day.",
+            outcome="refused",
+        )
     if answer == "no" and not board.tasks:
         return Resolve(summary="You're welcome! Have a great day.", outcome="resolved")
     name = ((conversation.user or {}).get("name") or {}).get("first_name")
@@ -248,8 +255,11 @@ def _no_request(ctx: Context) -> Step:
 
 
 def _final_outcome(ctx: Context) -> Any:
+    # Refused when a request was refused and nothing was done: answers given on the side
+    # ("no refunds on it yet") don't make an impossible request resolved.
     outcomes = _all_outcomes(ctx, [])
-    if outcomes and all(o.kind == "refused" for o in outcomes):
+    kinds = {o.kind for o in outcomes}
+    if "refused" in kinds and not kinds & {"done", "declined"}:
         return "refused"
     return "resolved"
 

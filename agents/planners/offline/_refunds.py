@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents._steps import Ask, CallTool
@@ -16,11 +17,13 @@ from agents.planners.offline._common import (
 )
 from agents.planners.offline._entities import (
     cancel_reason,
+    other_cancel_reason,
     yes_no,
 )
 from agents.planners.offline._flows import (
     Context,
     Outcome,
+    OutcomeKind,
     authenticate,
     describe_id,
     find_order,
@@ -29,6 +32,7 @@ from agents.planners.offline._flows import (
     original_method,
     resolve_payment,
 )
+from agents.planners.offline._info import refund_status
 from agents.planners.offline._matching import select_items
 from agents.planners.offline._tasks import Task
 from agents.planners.offline._texts import (
@@ -40,6 +44,23 @@ from agents.planners.offline._texts import (
 )
 
 __all__ = ["cancel", "return_items"]
+
+_ABOUT_MONEY = re.compile(r"\b(?:refund(?:ed|s)?|money|paid\s+back|credit(?:ed)?)\b", re.IGNORECASE)
+
+
+_SETTLED = frozenset(
+    {"cancelled", "return requested", "exchange requested", "pending (item modified)"}
+)
+
+
+def _refusal_kind(ctx: Context, order: dict[str, Any], *settled: str) -> OutcomeKind:
+    """``info`` when the customer told us what already happened and asks about the refund.
+
+    "I cancelled #W1, has the refund gone through?" reads as a cancel request too; the
+    order being cancelled already answers it rather than refusing it.
+    """
+    asks_refund = any(t.intent == "refund_status" for t in ctx.board.tasks)
+    return "info" if asks_refund and order.get("status") in settled else "refused"
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -55,19 +76,36 @@ def cancel(ctx: Context, task: Task) -> Result:
     done = task.done_write()
     if done is not None:
         return _cancelled(ctx, done.result if isinstance(done.result, dict) else found)
+    if found.get("status") == "cancelled" and _ABOUT_MONEY.search(task.text):
+        # "I cancelled it, where's my money?": the refund's status is the answer.
+        answer = refund_status(ctx, task)
+        if not isinstance(answer, Outcome):
+            return answer
+        return Outcome(
+            f"{order_id} was already cancelled, so it can't be cancelled again. {answer.text}",
+            "info",
+            answer.recap,
+        )
     if found.get("status") != "pending":
         offer = (
             " I can help you return it if you'd like." if found.get("status") == "delivered" else ""
         )
         return Outcome(
-            f"I'm sorry, but {order_id} can't be cancelled: {why_not(found)}.{offer}", "refused"
+            f"I'm sorry, but {order_id} can't be cancelled: {why_not(found)}.{offer}",
+            _refusal_kind(ctx, found, "cancelled", "pending (item modified)"),
+        )
+    reason = None
+    for text in task.texts:
+        reason = cancel_reason(text) or reason
+    if reason is None and any(other_cancel_reason(text) for text in task.texts):
+        return Outcome(
+            f"I'm sorry, but {order_id} can't be cancelled for that reason: an order can only "
+            "be cancelled when it is no longer needed or was ordered by mistake.",
+            "refused",
         )
     whole = _whole_order(ctx, task, found)
     if whole is not None:
         return whole
-    reason = None
-    for text in task.texts:
-        reason = cancel_reason(text) or reason
     if reason is None:
         return bounded_ask(
             ctx,
@@ -197,7 +235,8 @@ def return_items(ctx: Context, task: Task) -> Result:
     if found.get("status") != "delivered":
         offer = " I can cancel it if you'd like." if found.get("status") == "pending" else ""
         return Outcome(
-            f"I'm sorry, but {order_id} can't be returned: {why_not(found)}.{offer}", "refused"
+            f"I'm sorry, but {order_id} can't be returned: {why_not(found)}.{offer}",
+            _refusal_kind(ctx, found, "return requested", "exchange requested"),
         )
     chosen = choose_items(ctx, task, found, "return")
     if not isinstance(chosen, list):

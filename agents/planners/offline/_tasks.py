@@ -49,6 +49,8 @@ __all__ = [
 
 LOW = 0.34
 """Below this confidence a clause is not understood."""
+_LEAN = 0.22
+"""From this confidence the best clause of a message naming an order opens its request."""
 CONFIDENT = 0.55
 """From this confidence a clause in an answer opens a new request of another kind."""
 
@@ -143,13 +145,19 @@ MARKERS: dict[Intent, tuple[str, ...]] = {
         "haven't started a return",
     ),
     "change_default_address": (
+        "only help with orders on your own",
         "account's default is now",
         "haven't changed your account's default",
         "can't change your account's default",
         "couldn't change your account's default",
     ),
-    "order_status": ("the latest on", "what i see on your account", "don't see any orders"),
-    "refund_status": ("refund details for", "no refunds on"),
+    "order_status": (
+        "only help with orders on your own",
+        "the latest on",
+        "what i see on your account",
+        "don't see any orders",
+    ),
+    "refund_status": ("only help with orders on your own", "refund details for", "no refunds on"),
     "account_info": ("here's what's on your account",),
     "product_info": ("here's what we have",),
     "out_of_scope": ("outside what i can help with",),
@@ -355,8 +363,13 @@ def _message(
     understood = False
     created: list[Task] = []
     waiting: list[str] = []
+    best: Prediction | None = None
     for clause in clauses:
         prediction = classify(clause)
+        if prediction.intent in REQUESTS and (
+            best is None or prediction.confidence > best.confidence
+        ):
+            best = prediction
         strong = prediction.intent in REQUESTS and prediction.confidence >= CONFIDENT
         if owner is not None and (message.asked or message.after_confirmation):
             # A clause opens a request of its own only when it names one outright (or is
@@ -403,6 +416,18 @@ def _message(
             target.add(clause)
             continue
         waiting.append(clause)
+    if (
+        not created
+        and owner is None
+        and best is not None
+        and best.confidence >= _LEAN
+        and _has_entity(message.text)
+    ):
+        # Nothing clear, but the message names an order or an address and leans towards
+        # one request ("the hose from #W1 still isn't here"): take the lean.
+        understood = True
+        _request(board, created, owner, message, message.text, best)
+        waiting = []
     if waiting:
         if owner is not None and not created:
             for clause in waiting:
