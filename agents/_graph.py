@@ -256,7 +256,7 @@ def _guard(state: AgentState, ctx: AgentContext) -> dict[str, Any]:
         update.update(pending=None, confirmed=False, approved=False)
     elif decision.effect == "confirm":
         text = (
-            f"To confirm: I will {describe_action(call.tool, call.args)}. "
+            f"To confirm: I will {describe_action(call.tool, call.args, context)}. "
             "Shall I go ahead? Please answer yes or no."
         )
         update.update(confirmed=False, outbox=[text], status="awaiting_confirmation")

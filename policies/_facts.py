@@ -147,6 +147,8 @@ class FactLoader:
             "id": method_id,
             "on_account": method is not None,
             "source": source,
+            "brand": method.get("brand") if method else None,
+            "last_four": method.get("last_four") if method else None,
             "balance": balance,
             "is_gift_card": source == "gift_card",
             "is_original": method_id == original,
@@ -184,6 +186,7 @@ class FactLoader:
                     "product_id": item["product_id"] if variant else None,
                     "available": bool(variant and variant["available"]),
                     "price": float(variant["price"]) if variant else None,
+                    "options": dict(variant["options"]) if variant else {},
                 }
             )
             if variant is None:
