@@ -72,49 +72,19 @@ def _layout(table: Table) -> tuple[list[Column[Any]], Column[Any]]:
     return list(table.columns), keys[0]
 
 
-def state_rows(backend: SqlBackend) -> StateRows:
-    """Every business record's rows, read through the driver's own cursor (no conversions).
+_TableRows = tuple[str, int, list[tuple[Any, ...]]]
+"""A business table's short name, the index of its record column, and its rows."""
 
-    This is the whole state of the business systems (shipment destinations and carrier
-    scans included, which the τ-bench layout leaves out), keyed so that two databases that
-    reached the same state by writes in a different order compare equal.
+
+def _read_tables(backend: SqlBackend) -> list[_TableRows]:
+    """Every business table's compared columns, read through the driver's own cursor.
+
+    Rows come sorted by the database: by key, or by every column for rows grouped under a
+    parent, so that the order in which writes happened does not show.
     """
 
-    def work(session: Any) -> StateRows:
-        state: StateRows = {}
-        cursor = session.connection().connection.cursor()
-        try:
-            for table in retail_metadata.sorted_tables:
-                if table.name in _SKIP_TABLES:
-                    continue
-                columns, key = _layout(table)
-                index = columns.index(key)
-                names = ", ".join(f'"{c.name}"' for c in columns)
-                cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY "{key.name}"')
-                records: dict[str, list[tuple[Any, ...]]] = {}
-                for row in cursor.fetchall():
-                    records.setdefault(str(row[index]), []).append(tuple(row))
-                if key.name not in table.primary_key.columns:
-                    for rows in records.values():
-                        rows.sort(key=repr)  # a parent's rows, whatever order they came in
-                state[table.name.removeprefix("retail_")] = records
-        finally:
-            cursor.close()
-        return state
-
-    result: StateRows = backend.read(work)
-    return result
-
-
-def state_digest(backend: SqlBackend) -> StateDigest:
-    """Digest every business table, comparable exactly when :func:`state_rows` is equal.
-
-    The same rows as :func:`state_rows`, sorted by the database (by key, or by every column
-    for rows grouped under a parent), hashed as fetched: no grouping in Python.
-    """
-
-    def work(session: Any) -> StateDigest:
-        digests: StateDigest = {}
+    def work(session: Any) -> list[_TableRows]:
+        tables: list[_TableRows] = []
         cursor = session.connection().connection.cursor()
         try:
             for table in retail_metadata.sorted_tables:
@@ -125,14 +95,38 @@ def state_digest(backend: SqlBackend) -> StateDigest:
                 grouped = key.name not in table.primary_key.columns
                 order = names if grouped else f'"{key.name}"'
                 cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {order}')
-                rows = repr(cursor.fetchall()).encode()
-                digests[table.name.removeprefix("retail_")] = hashlib.sha256(rows).hexdigest()
+                rows = [tuple(row) for row in cursor.fetchall()]
+                tables.append((table.name.removeprefix("retail_"), columns.index(key), rows))
         finally:
             cursor.close()
-        return digests
+        return tables
 
-    result: StateDigest = backend.read(work)
+    result: list[_TableRows] = backend.read(work)
     return result
+
+
+def state_rows(backend: SqlBackend) -> StateRows:
+    """Every business record's rows (no type conversions).
+
+    This is the whole state of the business systems (shipment destinations and carrier
+    scans included, which the τ-bench layout leaves out), keyed so that two databases that
+    reached the same state by writes in a different order compare equal.
+    """
+    state: StateRows = {}
+    for name, index, rows in _read_tables(backend):
+        records: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            records.setdefault(str(row[index]), []).append(row)
+        state[name] = records
+    return state
+
+
+def state_digest(backend: SqlBackend) -> StateDigest:
+    """Digest every business table: equal exactly when :func:`state_rows` is equal."""
+    return {
+        name: hashlib.sha256(repr(rows).encode()).hexdigest()
+        for name, _, rows in _read_tables(backend)
+    }
 
 
 def _columns(table_name: str) -> list[str]:

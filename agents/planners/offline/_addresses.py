@@ -9,7 +9,7 @@ from agents._steps import CallTool
 from agents.planners.offline._common import (
     Result,
     bounded_ask,
-    settle_proposal,
+    propose,
     to_address,
     why_not,
 )
@@ -115,10 +115,7 @@ def ship_elsewhere(ctx: Context, task: Task) -> Result:
         if len(shipments) > 1:
             moving = [s for s in shipments if s.get("status") == "in_transit"]
             args["tracking_id"] = str((moving[0].get("tracking_id") or [""])[0])
-    settled = settle_proposal(task, tool, args, verb_refused=verbs[0], verb_declined=verbs[1])
-    if settled is not None:
-        return settled
-    return CallTool(name=tool, args=args)
+    return propose(task, tool, args, verb_refused=verbs[0], verb_declined=verbs[1])
 
 
 def _shipped_elsewhere(ctx: Context, done: Event, order_id: str) -> Outcome:
@@ -159,13 +156,10 @@ def default_address(ctx: Context, task: Task) -> Result:
     if address is None:
         return _ask_address(ctx, task, "your account")
     args = {"user_id": user_id, **address.fields()}
-    settled = settle_proposal(
+    return propose(
         task,
         "modify_user_address",
         args,
         verb_refused="I can't change your account's default",
         verb_declined="haven't changed your account's default",
     )
-    if settled is not None:
-        return settled
-    return CallTool(name="modify_user_address", args=args)

@@ -10,7 +10,7 @@ from agents.planners.offline._common import (
     bounded_ask,
     choose_items,
     item_words,
-    settle_proposal,
+    propose,
     times_asked,
     variant_words,
     why_not,
@@ -165,10 +165,7 @@ def change_items(ctx: Context, task: Task) -> Result:
         verbs = (f"{order_id} can't be exchanged", f"haven't started an exchange for {order_id}")
     else:
         verbs = (f"{order_id} can't be modified", f"haven't modified {order_id}")
-    settled = settle_proposal(task, tool, args, verb_refused=verbs[0], verb_declined=verbs[1])
-    if settled is not None:
-        return settled
-    return CallTool(name=tool, args=args)
+    return propose(task, tool, args, verb_refused=verbs[0], verb_declined=verbs[1])
 
 
 def _wanted_any(task: Task, items: list[dict[str, Any]], chosen: list[int]) -> list[bool]:
@@ -451,16 +448,13 @@ def change_payment(ctx: Context, task: Task) -> Result:
             "which payment method",
         )
     args = {"order_id": order_id, "payment_method_id": chosen}
-    settled = settle_proposal(
+    return propose(
         task,
         "modify_pending_order_payment",
         args,
         verb_refused=f"I can't change the payment of {order_id}",
         verb_declined=f"haven't changed the payment of {order_id}",
     )
-    if settled is not None:
-        return settled
-    return CallTool(name="modify_pending_order_payment", args=args)
 
 
 def _repaid(ctx: Context, order: dict[str, Any]) -> Outcome:

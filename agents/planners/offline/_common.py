@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agents._steps import Ask, Step
+from agents._steps import Ask, CallTool, Step
 from agents.planners.offline._entities import Address, is_dont_know, yes_no
 from agents.planners.offline._flows import (
     Context,
@@ -97,6 +97,16 @@ def settle_proposal(
     if event.kind == "tool" and not event.ok:
         return Outcome(f"I'm sorry, I {_couldnt(verb_refused)}: {event.error()}.", "failed")
     return None
+
+
+def propose(
+    task: Task, name: str, args: dict[str, Any], *, verb_refused: str, verb_declined: str
+) -> Outcome | CallTool:
+    """The call to put to the customer, or how the same proposal already ended."""
+    settled = settle_proposal(
+        task, name, args, verb_refused=verb_refused, verb_declined=verb_declined
+    )
+    return settled if settled is not None else CallTool(name=name, args=args)
 
 
 def _couldnt(verb_refused: str) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents._steps import Ask, CallTool
+from agents._steps import Ask
 from agents.planners.offline._common import (
     Result,
     bounded_ask,
     choose_items,
     item_words,
-    settle_proposal,
+    propose,
     times_asked,
     why_not,
 )
@@ -117,16 +117,13 @@ def cancel(ctx: Context, task: Task) -> Result:
             "reason for the cancellation",
         )
     args = {"order_id": order_id, "reason": reason}
-    settled = settle_proposal(
+    return propose(
         task,
         "cancel_pending_order",
         args,
         verb_refused=f"{order_id} can't be cancelled",
         verb_declined=f"haven't cancelled {order_id}; it stays as it is",
     )
-    if settled is not None:
-        return settled
-    return CallTool(name="cancel_pending_order", args=args)
 
 
 _WHOLE_ORDER = "I can only cancel a whole order"
@@ -250,16 +247,13 @@ def return_items(ctx: Context, task: Task) -> Result:
         "item_ids": [str(items[i]["item_id"]) for i in chosen],
         "payment_method_id": method,
     }
-    settled = settle_proposal(
+    return propose(
         task,
         "return_delivered_order_items",
         args,
         verb_refused=f"{order_id} can't be returned",
         verb_declined=f"haven't started a return for {order_id}",
     )
-    if settled is not None:
-        return settled
-    return CallTool(name="return_delivered_order_items", args=args)
 
 
 def _returned(ctx: Context, order: dict[str, Any]) -> Outcome:

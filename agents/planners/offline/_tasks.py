@@ -84,7 +84,7 @@ TOOL_INTENT: dict[str, Intent] = {
     "modify_user_address": "change_default_address",
 }
 
-NEEDS_AUTH: frozenset[Intent] = frozenset(
+ORDER_SCOPED: frozenset[Intent] = frozenset(
     {
         "order_status",
         "cancel",
@@ -95,10 +95,12 @@ NEEDS_AUTH: frozenset[Intent] = frozenset(
         "exchange",
         "reroute",
         "refund_status",
-        "change_default_address",
-        "account_info",
     }
 )
+"""Intents about one order."""
+
+NEEDS_AUTH: frozenset[Intent] = ORDER_SCOPED | {"change_default_address", "account_info"}
+"""Intents that act on or disclose the customer's account."""
 
 MARKERS: dict[Intent, tuple[str, ...]] = {
     "cancel": (
@@ -456,19 +458,6 @@ def _detail_for(clause: str, owner: Task) -> bool:
 
 _CONTEXT: frozenset[Intent] = frozenset({"product_info", "account_info", "order_status"})
 _REFERS_BACK = re.compile(r"\b(?:it|them|this|that|these|those|one)\b", re.IGNORECASE)
-_ORDER_SCOPED: frozenset[Intent] = frozenset(
-    {
-        "order_status",
-        "cancel",
-        "modify_address",
-        "modify_payment",
-        "modify_items",
-        "return",
-        "exchange",
-        "reroute",
-        "refund_status",
-    }
-)
 
 
 def _request(
@@ -513,7 +502,7 @@ def _request(
     ):
         owner.add(clause)
         return
-    targets = named if intent in _ORDER_SCOPED and len(named) > 1 else [None]
+    targets = named if intent in ORDER_SCOPED and len(named) > 1 else [None]
     for order in targets:
         task = Task(intent=intent, start=message.index, confidence=prediction.confidence)
         if order is None:
