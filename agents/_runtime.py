@@ -8,6 +8,7 @@ one picks the conversation up.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -222,10 +223,14 @@ class ResolutionAgent:
         """Run the graph; ``before`` is the trace's length before the run."""
         config = self._run_config(conversation_id)
         values = await self.graph.ainvoke(payload, config, context=self.context)
-        return self._reply(conversation_id, values, before)
+        return await self._reply(conversation_id, values, before)
 
-    def _reply(self, conversation_id: str, values: dict[str, Any], before: int) -> Reply:
-        """Record the turn in the store (one transaction) and say what it produced."""
+    async def _reply(self, conversation_id: str, values: dict[str, Any], before: int) -> Reply:
+        """Record the turn in the store (one transaction) and say what it produced.
+
+        The store write runs in a thread: a blocking database call must not stall the
+        event loop that other conversations' turns (and model calls) share.
+        """
         state = cast(AgentState, values)
         trace = state.get("trace", [])
         messages, actions, decisions = _split(trace[before:])
@@ -240,7 +245,8 @@ class ResolutionAgent:
             for e in trace
             if e.get("kind") in ("customer", "agent")
         ]
-        recorded = self.store.record_turn(
+        recorded = await asyncio.to_thread(
+            self.store.record_turn,
             conversation_id,
             said,
             status=status,
@@ -296,7 +302,7 @@ class ResolutionAgent:
         if not (snapshot.next or snapshot.tasks):
             if snapshot.values:
                 # The turn finished but the crash came before its messages were recorded.
-                self._reply(conversation_id, snapshot.values, before)
+                await self._reply(conversation_id, snapshot.values, before)
             return None
         return await self._run(conversation_id, None, before)
 
@@ -326,7 +332,7 @@ class ResolutionAgent:
         before = len(snapshot.values.get("trace", []))
         if not snapshot.interrupts:
             # Already resumed (a repeated decide): report the conversation as it stands.
-            return self._reply(item.thread_id, snapshot.values, before)
+            return await self._reply(item.thread_id, snapshot.values, before)
         resume = {
             "decision": recorded.decision,
             "reviewer": recorded.reviewer,
@@ -362,7 +368,7 @@ class ResolutionAgent:
                     elif kind == "agent":
                         yield AgentEvent(type="message", node=node, data={"text": entry["text"]})
         final = await self.graph.aget_state(config)
-        reply = self._reply(conversation_id, final.values, before)
+        reply = await self._reply(conversation_id, final.values, before)
         yield AgentEvent(type="status", data={"status": reply.status, "review_id": reply.review_id})
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:

@@ -92,6 +92,13 @@ def _peer(total: int) -> dict[str, float]:
     return {"trials": done, "seconds": elapsed, "per_second": done / elapsed}
 
 
+class _Server(ThreadingHTTPServer):
+    """Room for many connections at once (the default backlog of 5 drops some)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class _SlowModel:
     """A chat-completions server that answers after a fixed delay, counting calls."""
 
@@ -105,6 +112,7 @@ class _SlowModel:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms ACK wait
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -131,8 +139,7 @@ class _SlowModel:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> _SlowModel:

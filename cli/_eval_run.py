@@ -38,7 +38,10 @@ PlannerOption = Annotated[
 ]
 TrialsOption = Annotated[int, typer.Option(min=1, max=100, help="Trials per scenario (K).")]
 ConcurrencyOption = Annotated[
-    int, typer.Option(min=1, max=64, help="Trials in flight at once (per worker).")
+    int,
+    typer.Option(
+        min=1, max=64, help="Conversations (so model calls) in flight at once, per worker."
+    ),
 ]
 WorkersOption = Annotated[
     int,

@@ -152,7 +152,7 @@ async def run_eval(
         suite: A label for the run (the suite paths).
         store: The framework store (runs and the agents' audit trail go there).
         trials: Trials per scenario.
-        concurrency: Trials in flight at once.
+        concurrency: Conversations in flight at once (per worker process).
         model: Model for the ``openai`` planner.
         taubench_data: τ-bench retail folder for ``seed: taubench`` scenarios.
         db_base: Where trial databases live (folder or ``postgresql://`` URL).

@@ -1,17 +1,21 @@
 """Fan an eval run out over worker processes (the agent's turns are CPU-bound in Python).
 
-Each worker builds its own planner, seed databases and store connection once, then runs
-chunks of scenarios; the parent collects the scored trials as chunks finish. Planners are
-built by name in the worker, so only named planners (not custom factories) fan out.
+Each worker builds its own planner, seed databases and store connection once, then takes
+trials one at a time from a shared queue and sends each scored trial back as it finishes.
+Planners are built by name in the worker, so only named planners (not custom factories)
+fan out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import pickle
+import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from typing import Any, Literal
 
 from agents import FrameworkStore
@@ -38,23 +42,14 @@ class WorkerOptions:
     reviewer: Literal["none", "expected"]
 
 
-_RUNNER: dict[str, EvalRunner] = {}
-_LOOP: dict[str, asyncio.AbstractEventLoop] = {}
-
-
-def _start(options: WorkerOptions) -> None:
-    """Worker initializer: one runner and one event loop per process.
-
-    The loop outlives the chunks: planners hold connections (an ``AsyncOpenAI`` client)
-    that belong to the loop they were opened on.
-    """
+def _build_runner(options: WorkerOptions) -> EvalRunner:
     from evals._harness import planner_factory
     from policies import load_pack
     from tools.retail import retail_registry
 
     registry = retail_registry()
     factory, _ = planner_factory(options.planner, model=options.model)
-    _RUNNER["runner"] = EvalRunner(
+    return EvalRunner(
         factory,
         seeds=SeedDatabases(None, options.taubench_data),
         store=FrameworkStore(options.store),
@@ -67,12 +62,61 @@ def _start(options: WorkerOptions) -> None:
     )
 
 
-def _run_chunk(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    runner = _RUNNER["runner"]
-    scenarios = [Scenario.model_validate(raw) for raw in chunk]
-    loop = _LOOP.setdefault("loop", asyncio.new_event_loop())
-    results = loop.run_until_complete(runner.run(scenarios))
-    return [r.model_dump(mode="json") for r in results]
+def _worker(
+    options: WorkerOptions, raw: list[dict[str, Any]], jobs: Queue[Any], results: Queue[Any]
+) -> None:
+    """A worker process: build a runner, run the jobs it takes, send back each trial.
+
+    Jobs are ``(scenario index, trial)`` pairs taken one at a time from the shared queue
+    (``None``: no more), so a worker that finishes early takes more work and no worker waits
+    on another's slow trial. A failure to start is sent back as ``("failed", error)``.
+    """
+    try:
+        runner = _build_runner(options)
+        scenarios = [Scenario.model_validate(r) for r in raw]
+    except Exception as error:
+        results.put(("failed", _picklable(error)))
+        return
+    reader = ThreadPoolExecutor(max_workers=1)  # the only thread that blocks on the queue
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def next_job() -> tuple[Scenario, int] | None:
+            job = await loop.run_in_executor(reader, jobs.get)
+            return None if job is None else (scenarios[job[0]], job[1])
+
+        def emit(result: TrialResult) -> None:
+            results.put(("trial", result.model_dump(mode="json")))
+
+        await runner.run_jobs(next_job, emit)
+
+    try:
+        asyncio.run(main())
+    finally:
+        reader.shutdown(wait=False)
+        runner.seeds.close()
+        runner.store.dispose()
+
+
+def _picklable(error: Exception) -> Exception:
+    try:
+        pickle.dumps(error)
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _lost(scenario: Scenario, trial: int, why: str) -> TrialResult:
+    return TrialResult(
+        scenario_id=scenario.id,
+        trial=trial,
+        tags=list(scenario.tags),
+        passed=False,
+        outcome="error",
+        expected_outcome=scenario.expect.outcome,
+        error=why,
+    )
 
 
 def run_in_workers(
@@ -81,36 +125,60 @@ def run_in_workers(
     *,
     workers: int,
     on_trial: Callable[[TrialResult], None] | None = None,
-    chunk_size: int | None = None,
 ) -> list[TrialResult]:
     """Run every scenario's trials across ``workers`` processes; results in scenario order.
 
-    A chunk holds twice as many scenarios as a worker runs at once (at least 4), so that
-    every worker stays busy without waiting long for a chunk's slowest trial.
+    Every trial is one job on a shared queue; each worker keeps ``3 * concurrency`` trials
+    going (see :meth:`EvalRunner.run_jobs`) and sends each back as it finishes, so progress
+    is per trial. A worker that dies takes its unfinished trials with it: they come back
+    as ``error`` trials naming the exit code, and the run goes on.
+
+    Raises:
+        Exception: What a worker raised while starting (a bad pack, missing data).
     """
-    chunk_size = chunk_size or max(4, 2 * options.concurrency)
-    chunks = [
-        [s.model_dump(mode="json") for s in scenarios[i : i + chunk_size]]
-        for i in range(0, len(scenarios), chunk_size)
-    ]
-    done: dict[int, list[TrialResult]] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start, initargs=(options,)
-    ) as pool:
-        pending: dict[Future[list[dict[str, Any]]], int] = {
-            pool.submit(_run_chunk, chunk): number for number, chunk in enumerate(chunks)
-        }
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                number = pending.pop(future)
-                results = [TrialResult.model_validate(r) for r in future.result()]
-                done[number] = results
-                for result in results:
-                    if on_trial is not None:
-                        on_trial(result)
-    return [trial for number in range(len(chunks)) for trial in done[number]]
+    jobs: Queue[Any] = context.Queue()
+    results: Queue[Any] = context.Queue()
+    order = [(s, n) for s in scenarios for n in range(options.trials)]
+    index = {s.id: i for i, s in enumerate(scenarios)}
+    for scenario, trial in order:
+        jobs.put((index[scenario.id], trial))
+    pullers = 3 * options.concurrency
+    for _ in range(workers * pullers):
+        jobs.put(None)
+    raw = [s.model_dump(mode="json") for s in scenarios]
+    processes = [
+        context.Process(target=_worker, args=(options, raw, jobs, results), daemon=True)
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    done: dict[tuple[str, int], TrialResult] = {}
+    try:
+        while len(done) < len(order):
+            try:
+                kind, payload = results.get(timeout=0.5)
+            except queue.Empty:
+                if any(p.is_alive() for p in processes):
+                    continue
+                break  # every worker is gone: what is missing is lost
+            if kind == "failed":
+                raise payload
+            result = TrialResult.model_validate(payload)
+            done[(result.scenario_id, result.trial)] = result
+            if on_trial is not None:
+                on_trial(result)
+    finally:
+        jobs.cancel_join_thread()  # jobs left behind (a failed start) must not hold us up
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    codes = ", ".join(str(p.exitcode) for p in processes)
+    return [
+        done.get((s.id, n)) or _lost(s, n, f"a worker process ended early (exit codes {codes})")
+        for s, n in order
+    ]
 
 
 def default_workers() -> int:

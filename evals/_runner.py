@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -22,10 +21,11 @@ from agents import FrameworkStore, Planner, PlannerInput, Reply, ResolutionAgent
 from evals._results import ActualOutcome, TrialResult
 from evals._scenario import Scenario
 from evals._scoring import TrialRecord, score_trial
-from evals._sources import SeedDatabases, StateDigest, expected_state, state_diff, state_digest
+from evals._sources import SeedDatabases, track_writes
+from evals._states import ExpectedState, StateKeeper
 from evals._users import AgentView, make_user, same_call
 from policies import CompiledPack
-from tools import SqlBackend, ToolContext, ToolRegistry
+from tools import SqlBackend, ToolRegistry
 from tools._sql import IdempotencyRecord
 
 __all__ = ["EvalRunner", "MeteredPlanner", "PlannerFactory"]
@@ -69,24 +69,19 @@ class MeteredPlanner:
         return self.inner.fingerprint()
 
 
-@dataclass
-class _Expected:
-    digest: StateDigest
-    customer_id: str | None
-    errors: list[str] = field(default_factory=list)
+class _Gates:
+    """The three stages' limits: preparing, conversing, scoring (``size`` each)."""
+
+    def __init__(self, size: int) -> None:
+        self.prepare = asyncio.Semaphore(size)
+        self.talk = asyncio.Semaphore(size)
+        self.score = asyncio.Semaphore(size)
 
 
-def _find_customer(backend: SqlBackend, registry: ToolRegistry, scenario: Scenario) -> str | None:
-    facts = scenario.user.facts
-    ctx = ToolContext(backend=backend)
-    if facts.email:
-        found = registry.invoke("find_user_id_by_email", {"email": facts.email}, ctx)
-    elif facts.first_name and facts.last_name and facts.zip:
-        args = {"first_name": facts.first_name, "last_name": facts.last_name, "zip": facts.zip}
-        found = registry.invoke("find_user_id_by_name_zip", args, ctx)
-    else:
-        return None
-    return str(found.payload()["user_id"]) if found.ok else None
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a background future's exception as seen (the trial reports it when it awaits)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _violations(backend: SqlBackend, store: FrameworkStore, conversation: str) -> list[str]:
@@ -127,7 +122,7 @@ class EvalRunner:
         registry: The domain's tools.
         run_id: Prefix of the conversation ids.
         trials: Trials per scenario.
-        concurrency: Trials in flight at once.
+        concurrency: Conversations in flight at once (see :meth:`run_jobs`).
         llm_client: ``AsyncOpenAI`` client for ``llm`` users.
         llm_model: Model for ``llm`` users.
         on_trial: Called with each finished trial (progress bars).
@@ -166,74 +161,82 @@ class EvalRunner:
         self.llm_model = llm_model
         self.on_trial = on_trial
         self.reviewer = reviewer
-        self._expected: dict[str, _Expected] = {}
-        self._seed_digests: dict[str, StateDigest] = {}
-        self._untouched_diffs: dict[str, dict[str, dict[str, Any]]] = {}
+        self.states = StateKeeper(seeds, registry)
         # One in-memory checkpointer for the run (each trial is its own thread, deleted when
         # the trial ends), so the compiled graph is shared too.
         self._checkpoints = InMemorySaver()
-        self._writes = frozenset(registry.write_tools())
 
-    # -- expected states ---------------------------------------------------------------------
-    def _replay(self, scenario: Scenario) -> tuple[SqlBackend, Callable[[], None], _Expected]:
-        backend, discard = self.seeds.open_copy(scenario.seed)
-        customer = _find_customer(backend, self.registry, scenario)
-        errors = expected_state(
-            backend,
-            scenario.expect.actions,
-            self.registry,
-            self.seeds.clock(scenario.seed),
-            customer,
-        )
-        return backend, discard, _Expected(state_digest(backend), customer, errors)
-
-    def _seed_digest(self, seed: str) -> StateDigest:
-        if seed not in self._seed_digests:
-            backend, discard = self.seeds.open_copy(seed)
-            try:
-                self._seed_digests[seed] = state_digest(backend)
-            finally:
-                discard()
-        return self._seed_digests[seed]
-
-    def expected(self, scenario: Scenario) -> _Expected:
-        """The scenario's expected end state (replayed once, then cached)."""
-        if scenario.id not in self._expected and not any(
-            a.name in self._writes for a in scenario.expect.actions
-        ):
-            self._expected[scenario.id] = _Expected(self._seed_digest(scenario.seed), None)
-        if scenario.id not in self._expected:
-            _, discard, found = self._replay(scenario)
-            discard()
-            self._expected[scenario.id] = found
-        return self._expected[scenario.id]
+    def expected(self, scenario: Scenario) -> ExpectedState:
+        """The scenario's expected end state (replayed once, then kept)."""
+        return self.states.expected(scenario)
 
     # -- trials ------------------------------------------------------------------------------
     async def run(self, scenarios: Sequence[Scenario]) -> list[TrialResult]:
         """Run every scenario ``trials`` times; results in scenario then trial order."""
-        gate = asyncio.Semaphore(self.concurrency)
+        jobs = [(s, n) for s in scenarios for n in range(self.trials)]
+        order = {(s.id, n): i for i, (s, n) in enumerate(jobs)}
+        queue = iter(jobs)
+        results: list[TrialResult | None] = [None] * len(jobs)
 
-        async def bounded(scenario: Scenario, number: int) -> TrialResult:
-            async with gate:
-                result = await self.run_trial(scenario, number)
-            if self.on_trial is not None:
-                self.on_trial(result)
-            return result
+        async def next_job() -> tuple[Scenario, int] | None:
+            return next(queue, None)
 
-        jobs = [bounded(s, n) for s in scenarios for n in range(self.trials)]
-        return list(await asyncio.gather(*jobs))
+        def keep(result: TrialResult) -> None:
+            results[order[(result.scenario_id, result.trial)]] = result
 
-    async def run_trial(self, scenario: Scenario, number: int) -> TrialResult:
+        await self.run_jobs(next_job, keep)
+        return [r for r in results if r is not None]
+
+    async def run_jobs(
+        self,
+        next_job: Callable[[], Awaitable[tuple[Scenario, int] | None]],
+        emit: Callable[[TrialResult], None],
+    ) -> None:
+        """Run trials as ``next_job`` hands them out (``None``: no more), in three stages.
+
+        At most ``concurrency`` conversations are in flight (each holds at most one model
+        call at a time), while up to ``concurrency`` further trials get their fresh copy and
+        expected state ready and up to ``concurrency`` finished ones are scored, so that
+        preparing and scoring (CPU and disk work) never hold a conversation slot.
+        """
+        gates = _Gates(self.concurrency)
+
+        async def worker() -> None:
+            while (job := await next_job()) is not None:
+                result = await self.run_trial(job[0], job[1], gates)
+                if self.on_trial is not None:
+                    self.on_trial(result)
+                emit(result)
+
+        await asyncio.gather(*(worker() for _ in range(3 * self.concurrency)))
+
+    async def run_trial(
+        self, scenario: Scenario, number: int, gates: _Gates | None = None
+    ) -> TrialResult:
         """One conversation, scored; a crash becomes an ``error`` trial, never an exception.
 
-        Copying the seed and comparing states run in a thread, so that other trials' turns
-        (and their model calls) go on meanwhile.
+        Copying the seed, replaying the expected actions and comparing states run in
+        threads, beside the conversation, so other trials' turns (and model calls) go on.
         """
+        gates = gates or _Gates(1)
         began = time.perf_counter()
-        backend, discard = await asyncio.to_thread(self.seeds.open_copy, scenario.seed)
+        discard: Callable[[], None] | None = None
+        expected: asyncio.Future[ExpectedState] | None = None
+        talking = False
         try:
+            async with gates.prepare:
+                backend, discard = await asyncio.to_thread(self.seeds.open_copy, scenario.seed)
+                written = track_writes(backend)
+                expected = asyncio.ensure_future(asyncio.to_thread(self.expected, scenario))
+                expected.add_done_callback(_retrieve)
+                await gates.talk.acquire()
+                talking = True
             record = await self._converse(scenario, number, backend)
-            await asyncio.to_thread(self._score_state, scenario, backend, record)
+            gates.talk.release()
+            talking = False
+            async with gates.score:
+                await expected
+                await asyncio.to_thread(self._score_state, scenario, backend, written, record)
             record.latency_ms = (time.perf_counter() - began) * 1000
             return score_trial(scenario, number, record)
         except Exception as error:  # a broken trial is a result, not a crash
@@ -248,29 +251,22 @@ class EvalRunner:
                 latency_ms=(time.perf_counter() - began) * 1000,
             )
         finally:
+            if talking:
+                gates.talk.release()
             self._checkpoints.delete_thread(f"eval:{self.run_id}:{scenario.id}:{number}")
-            await asyncio.to_thread(discard)
+            if expected is not None and not expected.done():
+                await asyncio.wait([expected])  # its thread reads the seed templates
+            if discard is not None:
+                await asyncio.to_thread(discard)
 
-    def _score_state(self, scenario: Scenario, backend: SqlBackend, record: TrialRecord) -> None:
+    def _score_state(
+        self, scenario: Scenario, backend: SqlBackend, written: set[str], record: TrialRecord
+    ) -> None:
         """Fill in the state diff, setup errors and violations of a finished conversation."""
-        expected = self.expected(scenario)
-        wrote = any(a["ok"] and a["name"] in self._writes for a in record.actions)
-        # Only writes change the copy: without one it is still the seed's state, and the
-        # diff against the expected state is the same for every such trial of the scenario.
-        actual = state_digest(backend) if wrote else self._seed_digest(scenario.seed)
-        if actual != expected.digest:
-            cached = None if wrote else self._untouched_diffs.get(scenario.id)
-            if cached is None:
-                want, drop, _ = self._replay(scenario)
-                try:
-                    cached = state_diff(want, backend)
-                finally:
-                    drop()
-                if not wrote:
-                    self._untouched_diffs[scenario.id] = cached
-            record.state_diff = cached
+        record.state_diff = self.states.diff(scenario, backend, written)
         # τ-bench's ground truth holds calls that fail by design (state unchanged).
-        record.setup_errors = expected.errors if scenario.seed != "taubench" else []
+        errors = self.expected(scenario).errors
+        record.setup_errors = errors if scenario.seed != "taubench" else []
         record.violations = _violations(backend, self.store, record.conversation_id)
 
     async def _review(

@@ -16,13 +16,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import re
+import threading
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Integer, Table
+from sqlalchemy import Column, Integer, Table, event
 
 from evals._scenario import ExpectedAction
 from evals.errors import EvalConfigError
@@ -43,9 +45,12 @@ __all__ = [
     "StateDigest",
     "StateRows",
     "expected_state",
+    "read_state",
+    "rows_diff",
     "state_diff",
     "state_digest",
     "state_rows",
+    "track_writes",
 ]
 
 StateDigest = dict[str, str]
@@ -76,11 +81,12 @@ _TableRows = tuple[str, int, list[tuple[Any, ...]]]
 """A business table's short name, the index of its record column, and its rows."""
 
 
-def _read_tables(backend: SqlBackend) -> list[_TableRows]:
-    """Every business table's compared columns, read through the driver's own cursor.
+def _read_tables(backend: SqlBackend, only: Collection[str] | None = None) -> list[_TableRows]:
+    """Business tables' compared columns (every table, or those named in ``only``).
 
-    Rows come sorted by the database: by key, or by every column for rows grouped under a
-    parent, so that the order in which writes happened does not show.
+    Read through the driver's own cursor. Rows come sorted by the database: by key, or by
+    every column for rows grouped under a parent, so that the order in which writes happened
+    does not show.
     """
 
     def work(session: Any) -> list[_TableRows]:
@@ -88,7 +94,8 @@ def _read_tables(backend: SqlBackend) -> list[_TableRows]:
         cursor = session.connection().connection.cursor()
         try:
             for table in retail_metadata.sorted_tables:
-                if table.name in _SKIP_TABLES:
+                short = table.name.removeprefix("retail_")
+                if table.name in _SKIP_TABLES or (only is not None and short not in only):
                     continue
                 columns, key = _layout(table)
                 names = ", ".join(f'"{c.name}"' for c in columns)
@@ -96,7 +103,7 @@ def _read_tables(backend: SqlBackend) -> list[_TableRows]:
                 order = names if grouped else f'"{key.name}"'
                 cursor.execute(f'SELECT {names} FROM "{table.name}" ORDER BY {order}')
                 rows = [tuple(row) for row in cursor.fetchall()]
-                tables.append((table.name.removeprefix("retail_"), columns.index(key), rows))
+                tables.append((short, columns.index(key), rows))
         finally:
             cursor.close()
         return tables
@@ -105,28 +112,63 @@ def _read_tables(backend: SqlBackend) -> list[_TableRows]:
     return result
 
 
-def state_rows(backend: SqlBackend) -> StateRows:
-    """Every business record's rows (no type conversions).
+def read_state(
+    backend: SqlBackend, only: Collection[str] | None = None
+) -> tuple[StateDigest, StateRows]:
+    """Business tables (all, or those in ``only``) as digests and as records, in one read.
 
-    This is the whole state of the business systems (shipment destinations and carrier
-    scans included, which the τ-bench layout leaves out), keyed so that two databases that
-    reached the same state by writes in a different order compare equal.
+    The records are the whole state of the business systems (shipment destinations and
+    carrier scans included, which the τ-bench layout leaves out), keyed so that two databases
+    that reached the same state by writes in a different order compare equal; the digests
+    are equal exactly when the records are.
     """
+    digest: StateDigest = {}
     state: StateRows = {}
-    for name, index, rows in _read_tables(backend):
+    for name, index, rows in _read_tables(backend, only):
+        digest[name] = hashlib.sha256(repr(rows).encode()).hexdigest()
         records: dict[str, list[tuple[Any, ...]]] = {}
         for row in rows:
             records.setdefault(str(row[index]), []).append(row)
         state[name] = records
-    return state
+    return digest, state
 
 
-def state_digest(backend: SqlBackend) -> StateDigest:
-    """Digest every business table: equal exactly when :func:`state_rows` is equal."""
+def state_rows(backend: SqlBackend, only: Collection[str] | None = None) -> StateRows:
+    """Business records per table (see :func:`read_state`)."""
+    return read_state(backend, only)[1]
+
+
+def state_digest(backend: SqlBackend, only: Collection[str] | None = None) -> StateDigest:
+    """Business tables' digests: equal exactly when :func:`state_rows` is equal."""
     return {
         name: hashlib.sha256(repr(rows).encode()).hexdigest()
-        for name, _, rows in _read_tables(backend)
+        for name, _, rows in _read_tables(backend, only)
     }
+
+
+_WRITE = re.compile(
+    r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)"
+    r"\s+\"?(\w+)\"?",
+    re.IGNORECASE,
+)
+
+
+def track_writes(backend: SqlBackend) -> set[str]:
+    """A live set of the business tables (``retail_`` dropped) written from now on.
+
+    Every statement the backend's engine runs is looked at, so any write through the
+    backend (the tools', an expected replay's) names its table; reading the state of only
+    those tables then equals reading all of it.
+    """
+    written: set[str] = set()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        found = _WRITE.match(statement)
+        if found:
+            written.add(found.group(1).removeprefix("retail_"))
+
+    event.listen(backend.engine, "before_cursor_execute", note)
+    return written
 
 
 def _columns(table_name: str) -> list[str]:
@@ -149,12 +191,17 @@ def _readable(names: list[str], rows: list[tuple[Any, ...]] | None) -> Any:
 
 
 def state_diff(expected: SqlBackend, actual: SqlBackend) -> dict[str, dict[str, Any]]:
+    """Records that differ between two databases' states (see :func:`rows_diff`)."""
+    return rows_diff(state_rows(expected), state_rows(actual))
+
+
+def rows_diff(want: StateRows, got: StateRows) -> dict[str, dict[str, Any]]:
     """Records that differ between two states: ``{table: {record id: {...}}}``.
 
     Each differing record maps to ``{"expected": ..., "actual": ...}`` (``None`` = absent),
     its rows as column -> value (money in cents, as stored). Empty: the states are equal.
+    Tables only ``want`` holds are compared.
     """
-    want, got = state_rows(expected), state_rows(actual)
     diff: dict[str, dict[str, Any]] = {}
     for table in want:
         before, after = want[table], got.get(table, {})
@@ -190,6 +237,7 @@ class SeedDatabases:
         self._base = base
         self._taubench = Path(taubench_data) if taubench_data else None
         self._seeds: dict[str, _Seed] = {}
+        self._lock = threading.Lock()  # trials open copies from threads: prepare each once
 
     def _fill(self, seed: str) -> Callable[[SqlBackend], None]:
         if seed == "demo":
@@ -206,6 +254,10 @@ class SeedDatabases:
         raise EvalConfigError(f"unknown seed {seed!r}")
 
     def _seed(self, seed: str) -> _Seed:
+        with self._lock:
+            return self._prepared(seed)
+
+    def _prepared(self, seed: str) -> _Seed:
         if seed not in self._seeds:
             copies = DatabaseCopies(self._base, retail_metadata, prefix=f"eval_{seed}")
             copies.prepare(self._fill(seed))

@@ -26,6 +26,13 @@ __all__ = [
 ]
 
 
+class _Server(ThreadingHTTPServer):
+    """Room for many connections at once (the default backlog of 5 drops some)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 @dataclass
 class Scripted:
     """One scripted answer.
@@ -115,8 +122,7 @@ class ChatServer:
         self.paths: list[str] = []
         self.misses = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
@@ -161,6 +167,7 @@ class ChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms ACK wait
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
