@@ -86,7 +86,10 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
     ),
     (
         "human",
-        r"\b(?:human|real\s+person|live\s+agent|representative|manager|supervisor|operator)\b",
+        r"\b(?:human|real\s+person|live\s+agent|representative|operator)\b|"
+        # A manager asked for, not one the customer claims to be ("I am the store manager").
+        r"\b(?:speak|talk|get|want|need|see|connect|transfer|escalate|put)\b(?:\s+\w+){0,4}?"
+        r"\s+(?:a|an|the|your|some)\s+(?:\w+\s+)?(?:manager|supervisor)\b",
     ),
     ("reroute", r"\b(?:reroute|re-route|redirect|divert)\w*|\bin\s+transit\b"),
     (

@@ -61,7 +61,10 @@ _UNITS = {
     "pieces": "piece",
     "gigs": "gb",
 }
-_ALIASES = {"shirt": "tshirt", "tee": "tshirt", "sneaker": "sneaker"}
+_ALIASES = {
+    "shirt": "tshirt", "tee": "tshirt", "shoe": "sneaker", "trainer": "sneaker",
+    "bike": "bicycle", "earphone": "headphone",
+}  # fmt: skip
 _STOP_WORDS = (
     "a an the my your our their his her its this that these those one ones it them they i i'd "
     "i'm id im me we you to of for from in on at with and or but so as by be is are was were am "
@@ -109,7 +112,11 @@ def _token_sim(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
-    if len(a) < 5 or len(b) < 5 or a.isdigit() or b.isdigit() or a[0] != b[0]:
+    if len(a) < 5 or len(b) < 5 or a.isdigit() or b.isdigit():
+        return 0.0
+    if a.endswith(b) or b.endswith(a):
+        return 0.85  # a compound's head: "phone" in "smartphone", "watch" in "wristwatch"
+    if a[0] != b[0]:
         return 0.0
     if a.startswith(b) or b.startswith(a):
         return 0.85
@@ -168,7 +175,9 @@ _THEM_ALL = re.compile(
     re.IGNORECASE,
 )
 _PLURAL = re.compile(r"\b(?:both|all|the\s+two|two|the\s+three|three|each|every)\b", re.IGNORECASE)
-_SEGMENTS = re.compile(r",|;|\band\b|\bplus\b|&|\bas\s+well\s+as\b|\balong\s+with\b", re.IGNORECASE)
+_SEGMENTS = re.compile(
+    r",|;|\+|\band\b|\bplus\b|&|\bas\s+well\s+as\b|\balong\s+with\b", re.IGNORECASE
+)
 _TARGET = re.compile(
     r"\b(?:to|for|into)\s+(?:the\s+|a\s+|an\s+)?(?:one|ones|version|model|variant|same)\b"
     r"[^.;]*?(?=\band\s+(?:the|my|also)\b|[.;]|$)",
@@ -246,6 +255,50 @@ def _segment_scores(
     return scores
 
 
+# "everything else the same": the other options of the item, not every item of the order.
+_SAME_ELSE = re.compile(
+    r"\b(?:(?:keep\s+|with\s+)?(?:everything|all)\s+else\s+(?:is\s+|stays?\s+|can\s+stay\s+)?"
+    r"(?:the\s+)?(?:same|unchanged|as\s+(?:it\s+)?is|fine)|(?:keep\s+)?"
+    r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?;])\s+|\s*[()]\s*|,?\s+\bbut\b\s+|,\s*(?:and\s+|so\s+)?(?:please\s+)?"
+    r"(?=(?:return|send|exchange|swap|change|switch|cancel|refund|replace)\b)",
+    re.IGNORECASE,
+)
+_KEEPING = re.compile(
+    r"\b(?:keep|keeping|i'?ll\s+keep|hold(?:ing)?\s+on\s+to|stays?\s+as|as\s+(?:it|they)\s+"
+    r"(?:is|are)|no\s+complaints|(?:is|are|was|were)\s+(?:great|fine|perfect|good|lovely)|"
+    r"happy\s+with|love\s+(?:it|them|the))\b",
+    re.IGNORECASE,
+)
+_REST = re.compile(r"\b(?:rest|others?|remaining|everything\s+else)\b", re.IGNORECASE)
+_ACTING = re.compile(
+    r"\b(?:return|send\s+(?:\w+\s+){0,3}back|exchange|swap|change|switch|cancel|refund|"
+    r"replace|upgrade|downgrade|go\s+back|money\s+back|get\s+rid)\b",
+    re.IGNORECASE,
+)
+
+
+def _split_kept(text: str) -> tuple[str, str]:
+    """The text without the clauses that keep items, and those clauses.
+
+    "I'm keeping the chair but return the hose" -> ("return the hose", "I'm keeping the
+    chair"); a clause that also acts ("keep the box, return the lamp") is not a keeping one.
+    """
+    acting: list[str] = []
+    keeping: list[str] = []
+    for clause in _CLAUSE_BREAK.split(text):
+        if not clause or not clause.strip():
+            continue
+        if _KEEPING.search(clause) and not _ACTING.search(clause) and not _REST.search(clause):
+            keeping.append(clause)
+        else:
+            acting.append(clause)
+    return " . ".join(acting), " . ".join(keeping)
+
+
 def select_items(
     text: str, items: Sequence[dict[str, Any]], embedder: Embedder | None = None
 ) -> ItemChoice:
@@ -253,16 +306,36 @@ def select_items(
 
     "the keyboard" picks the keyboard; "both shirts" every T-shirt; "the blue one" the item
     whose options say blue; "everything" / "all items" every item; "everything except the
-    tablet" all but the tablet. Items that fit a singular mention equally well come back as
-    ``ambiguous``.
+    tablet" all but the tablet; "I'm keeping the chair, the hose goes back" the hose. Items
+    that fit a singular mention equally well come back as ``ambiguous``.
     """
     if not items:
         return ItemChoice()
+    text = _SAME_ELSE.sub(" ", text)
+    acting, keeping = _split_kept(text)
+    if not keeping or not acting.strip():
+        return _select(text, items, embedder)
+    chosen = _select(acting, items, embedder)
+    if not chosen.named:
+        return _select(text, items, embedder)
+    # Only items the keeping clause names outright are kept (no guessing by meaning).
+    kept = set(_select(keeping, items, None).indices)
+    left = tuple(i for i in chosen.indices if i not in kept)
+    unsettled = tuple(i for i in chosen.ambiguous if i not in kept)
+    if chosen.indices and not left and not unsettled:
+        # "size 9 please, the white knit ones are fine": it describes the wanted version.
+        return chosen
+    if len(unsettled) == 1 and not left:
+        left, unsettled = unsettled, ()
+    return ItemChoice(left, unsettled, chosen.named)
+
+
+def _select(text: str, items: Sequence[dict[str, Any]], embedder: Embedder | None) -> ItemChoice:
     every = tuple(range(len(items)))
     exception = _EXCEPT.search(text)
     if mentions_all(text) or (exception and re.search(r"\b(?:all|everything)\b", text, re.I)):
         if exception:
-            excluded = select_items(exception.group("rest"), items, embedder)
+            excluded = _select(exception.group("rest"), items, embedder)
             keep = tuple(i for i in every if i not in excluded.indices)
             return ItemChoice(keep, (), True)
         return ItemChoice(every, (), True)

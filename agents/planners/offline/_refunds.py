@@ -33,7 +33,7 @@ from agents.planners.offline._flows import (
     resolve_payment,
 )
 from agents.planners.offline._info import refund_status
-from agents.planners.offline._matching import select_items
+from agents.planners.offline._matching import name_score, select_items
 from agents.planners.offline._tasks import Task
 from agents.planners.offline._texts import (
     count_names,
@@ -137,9 +137,12 @@ def _whole_order(ctx: Context, task: Task, order: dict[str, Any]) -> Result | No
     items = list(order.get("items") or [])
     if len(items) < 2:
         return None
-    named = select_items(item_words(task), items, ctx.embedder)
+    words = item_words(task)
+    named = select_items(words, items, ctx.embedder)
     if not named.indices or len(set(named.indices)) == len(items):
         return None
+    if all(name_score(words, str(item.get("name", ""))) >= 0.5 for item in items):
+        return None  # every item named, however listed ("(monitor + phone)")
     conversation = ctx.conversation
     asked = [
         e.index
