@@ -68,8 +68,9 @@ _CUE_BONUS = 0.6
 _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
     (
         "return",
-        r"\breturn(?:ing)?\b(?!ed\b)|\bsend\s+(?:\w+\s+){0,3}back\b|"
-        r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b",
+        r"\breturn(?:ing)?\b(?!ed\b)|\b(?:send|give)\s+(?:\w+\s+){0,3}back\b|"
+        r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b|"
+        r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,2}(?:my\s+)?money\s+back\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
     ("cancel", r"\bcancel(?!l?ed)\w*|\bcancle\b"),
@@ -91,11 +92,19 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:speak|talk|get|want|need|see|connect|transfer|escalate|put)\b(?:\s+\w+){0,4}?"
         r"\s+(?:a|an|the|your|some)\s+(?:\w+\s+)?(?:manager|supervisor)\b",
     ),
-    ("reroute", r"\b(?:reroute|re-route|redirect|divert)\w*|\bin\s+transit\b"),
+    (
+        "reroute",
+        r"\b(?:reroute|re-route|redirect|divert)\w*|\bin\s+transit\b|"
+        # "can you send it there instead?", "deliver the parcel to my office"
+        r"\b(?:send|deliver|bring|ship)\s+(?:it|them|the\s+(?:\w+\s+)?(?:parcel|package|order))"
+        r"\s+(?:\w+\s+){0,3}?(?:instead|elsewhere|to\s+(?:my|our)\s+(?:\w+\s+)?"
+        r"(?:office|work|workplace))\b",
+    ),
     (
         "modify_items",
-        r"\b(?:change|switch|swap|modify|update)\s+(?:the|my)\s+[\w-]+(?:\s+[\w-]+)?\s+"
-        r"(?:to|for|into)\s+(?:the|a|an)\s+(?:one|version|model)\b",
+        r"\b(?:change|switch|swap|modify|update|upgrade|downgrade)\s+(?:the|my)\s+"
+        r"(?:[\w#-]+\s+){0,4}?(?:to|for|into)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?"
+        r"(?:one|version|model|setting|variant|size|colou?r|type)\b",
     ),
     (
         "change_default_address",
