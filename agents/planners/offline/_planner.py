@@ -26,6 +26,7 @@ from agents.planners.offline._playbooks import run_playbook
 from agents.planners.offline._reading import Conversation
 from agents.planners.offline._tasks import NEEDS_AUTH, build_tasks
 from agents.planners.offline._texts import ANYTHING_ELSE, CLARIFY, money
+from agents.planners.offline._third_party import REFUSALS, third_party_request
 
 __all__ = ["OfflinePlanner"]
 
@@ -149,6 +150,9 @@ def _decide(ctx: Context) -> Step:
         handoff = run_playbook(ctx, urgent[0])
         if not isinstance(handoff, Outcome):
             return handoff
+    about = third_party_request(last.text) if last is not None else None
+    if about is not None and not any(t.closed for t in board.tasks):
+        return Resolve(summary=REFUSALS[about], outcome="refused")
     if last is not None and last.index in board.not_understood and len(board.not_understood) >= 2:
         return escalate(
             "the agent could not understand the customer's request twice",
