@@ -196,13 +196,26 @@ _ORIGINAL = re.compile(
 )
 
 
+# A method named only to be ruled out: "rather than the visa", "instead of PayPal", "Not a
+# gift card.", "not to my amex".
+_RULED_OUT = re.compile(
+    r"\b(?:instead\s+of|rather\s+than|other\s+than|not|than|except)\s+(?:on\s+|to\s+|onto\s+|"
+    r"with\s+)?(?:the\s+|my\s+|a\s+|an\s+|that\s+)?(?:old\s+|current\s+)?(?:american\s+express|"
+    r"amex|visa|master\s*card|discover|pay\s*pal|gift\s*-?\s*cards?|gc|store\s+credit|"
+    r"(?:credit\s+|debit\s+)?card)(?:\s+card)?(?:\s+(?:ending|ends)(?:\s+in)?\s+\d{4})?",
+    re.IGNORECASE,
+)
+
+
 def payment_ref(text: str) -> PaymentRef | None:
     """The payment method the customer names, if any.
 
     "my gift card" -> gift card; "the visa ending 4432" -> that card; "paypal"; "the card I
     paid with" / "original payment method" -> the order's original method; a bare "credit
-    card" -> any credit card (resolved against the account).
+    card" -> any credit card (resolved against the account). A method ruled out ("the gift
+    card rather than the visa", "not a gift card") is not the one named.
     """
+    text = _RULED_OUT.sub(" ", text)
     method = _METHOD_ID.search(text)
     if method:
         return PaymentRef(kind="id", method_id=method.group(1))
