@@ -482,6 +482,10 @@ def _request(
         # A clause that names no request of its own and reads unsure is a detail of the
         # request just made ("How do I return something? It's the espresso machine.").
         vague = not named and not cued_intents(clause) and prediction.confidence < 0.6
+        # "..., and ship it to 12 Oak St, Austin, TX 78701": an address of its own is a
+        # request of its own, however unsure the words around it read.
+        if intent in _ADDRESSES and previous.intent not in _ADDRESSES and parse_address(clause):
+            vague = False
         if (same_family and not new_order) or detail or vague:
             previous.add(clause)
             return
