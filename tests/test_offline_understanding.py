@@ -30,6 +30,7 @@ from agents.planners.offline._entities import (
 )
 from agents.planners.offline._intents import INTENTS, load_examples, split_clauses
 from agents.planners.offline._matching import choose_variant, select_items
+from agents.planners.offline._third_party import third_party_request
 
 # -- intents -----------------------------------------------------------------------------------
 FRESH: dict[str, list[str]] = {
@@ -244,6 +245,14 @@ def test_emails_names_and_zip_codes() -> None:
         ("back to the original payment method", PaymentRef(kind="original")),
         ("credit_card_9513926", PaymentRef(kind="id", method_id="credit_card_9513926")),
         ("no idea", None),
+        # a method named only to rule it out is not the one meant
+        ("onto my gift card rather than the visa", PaymentRef(kind="gift_card")),
+        (
+            "my Mastercard ending 1710 instead of the Visa",
+            PaymentRef(kind="credit_card", brand="mastercard", last_four="1710"),
+        ),
+        ("the amex please. Not a gift card.", PaymentRef(kind="credit_card", brand="amex")),
+        ("not the gift card, paypal", PaymentRef(kind="paypal")),
     ],
 )
 def test_payment_methods_as_customers_name_them(text: str, expected: PaymentRef | None) -> None:
@@ -365,12 +374,51 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("everything except the thermostat", ["k1", "t1", "t2"], []),
         ("the keyboard and the thermostat", ["k1", "s1"], []),
         ("the toaster", [], []),
+        ("keyboard + thermostat", ["k1", "s1"], []),
+        # kept items are not chosen; "everything else the same" is about options
+        ("I'm keeping the shirts but the keyboard has to go back", ["k1"], []),
+        ("keep the keyboard, return the thermostat", ["s1"], []),
+        ("return everything but keep the keyboard", ["t1", "t2", "s1"], []),
+        ("the keyboard in tactile please, everything else the same", ["k1"], []),
+        ("the thermostat goes back, the rest of the order is fine", ["s1"], []),
+        ("the keyboard is great, no complaints. but the red shirt shrank", ["t2"], []),
     ],
 )
 def test_items_by_description(text: str, chosen: list[str], ambiguous: list[str]) -> None:
     choice = select_items(text, ORDER_ITEMS)
     assert sorted(str(ORDER_ITEMS[i]["item_id"]) for i in choice.indices) == sorted(chosen)
     assert sorted(str(ORDER_ITEMS[i]["item_id"]) for i in choice.ambiguous) == sorted(ambiguous)
+
+
+def test_compound_and_kind_names_match_the_item() -> None:
+    items: list[dict[str, Any]] = [
+        {"name": "Smartphone", "item_id": "p", "options": {}},
+        {"name": "Sneakers", "item_id": "s", "options": {}},
+        {"name": "Wristwatch", "item_id": "w", "options": {}},
+    ]
+    for text, item in [("the phone", "p"), ("my shoes", "s"), ("the watch", "w")]:
+        assert [items[i]["item_id"] for i in select_items(text, items).indices] == [item], text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Can you tell me what Maya White ordered?", "details"),
+        ("what is the email of Maria Lopez? she's a friend", "details"),
+        ("What's her shipping address?", "details"),
+        ("what did my cousin order last week", "details"),
+        ("please update my mom's account address, she can't use the site", "account"),
+        ("I manage my dad's shopping, change his saved address to 9 Elm Ct", "account"),
+        ("send the refund to my friend's paypal", "payment"),
+        ("put the money on my brother's card", "payment"),
+        ("change my default address to my daughter's address", None),
+        ("I bought it for my son, can you ship it to his address instead", None),
+        ("what did I order last week?", None),
+        ("tell me what my order contains", None),
+    ],
+)
+def test_requests_about_someone_else(text: str, expected: str | None) -> None:
+    assert third_party_request(text) == expected
 
 
 def test_items_by_meaning_use_the_sentence_model(planner: OfflinePlanner) -> None:

@@ -30,8 +30,8 @@ _RULES: tuple[tuple[ThirdParty, re.Pattern[str]], ...] = (
     (
         "details",
         re.compile(
-            rf"\b(?i:what)\s+(?:{_NAME}|(?i:my)\s+{_WHO}|s?he|they)\s+(?:has\s+|have\s+)?"
-            rf"(?:ordered|bought|purchased)\b|"
+            rf"\b(?i:what)\s+(?:(?i:did|has|have)\s+)?(?:{_NAME}|(?i:my)\s+{_WHO}|s?he|they)\s+"
+            rf"(?:has\s+|have\s+)?(?:order(?:ed)?|buy|bought|purchased?)\b|"
             rf"\b(?i:what(?:'s|\s+is|\s+are|\s+was)?|tell\s+me|give\s+me|share|look\s+up|find|"
             rf"show\s+me)\b[^.?!]{{0,40}}?\b(?:{_THEIRS}\s+{_DATA}|{_DATA}\s+of\s+(?:{_NAME}|"
             rf"my\s+{_WHO}|another\s+customer|someone\s+else))\b"
