@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from agents import FrameworkStore
 from evals._results import TrialResult
-from evals._runner import EvalRunner
+from evals._runner import EvalRunner, error_trial
 from evals._scenario import Scenario
 from evals._sources import SeedDatabases
 
@@ -107,18 +107,6 @@ def _picklable(error: Exception) -> Exception:
     return error
 
 
-def _lost(scenario: Scenario, trial: int, why: str) -> TrialResult:
-    return TrialResult(
-        scenario_id=scenario.id,
-        trial=trial,
-        tags=list(scenario.tags),
-        passed=False,
-        outcome="error",
-        expected_outcome=scenario.expect.outcome,
-        error=why,
-    )
-
-
 def run_in_workers(
     scenarios: Sequence[Scenario],
     options: WorkerOptions,
@@ -176,7 +164,8 @@ def run_in_workers(
             process.join()
     codes = ", ".join(str(p.exitcode) for p in processes)
     return [
-        done.get((s.id, n)) or _lost(s, n, f"a worker process ended early (exit codes {codes})")
+        done.get((s.id, n))
+        or error_trial(s, n, f"a worker process ended early (exit codes {codes})")
         for s, n in order
     ]
 

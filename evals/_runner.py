@@ -28,7 +28,7 @@ from policies import CompiledPack
 from tools import SqlBackend, ToolRegistry
 from tools._sql import IdempotencyRecord
 
-__all__ = ["EvalRunner", "MeteredPlanner", "PlannerFactory"]
+__all__ = ["EvalRunner", "MeteredPlanner", "PlannerFactory", "error_trial"]
 
 PlannerFactory = Callable[[Scenario], Planner]
 """Builds the planner for one trial (the oracle needs the scenario; others ignore it)."""
@@ -67,6 +67,22 @@ class MeteredPlanner:
     def fingerprint(self) -> dict[str, Any]:
         """The inner planner's fingerprint."""
         return self.inner.fingerprint()
+
+
+def error_trial(
+    scenario: Scenario, trial: int, error: str, *, latency_ms: float = 0.0
+) -> TrialResult:
+    """A trial that could not run to its end (a crash, a lost worker): failed, with why."""
+    return TrialResult(
+        scenario_id=scenario.id,
+        trial=trial,
+        tags=list(scenario.tags),
+        passed=False,
+        outcome="error",
+        expected_outcome=scenario.expect.outcome,
+        error=error,
+        latency_ms=latency_ms,
+    )
 
 
 class _Gates:
@@ -240,14 +256,10 @@ class EvalRunner:
             record.latency_ms = (time.perf_counter() - began) * 1000
             return score_trial(scenario, number, record)
         except Exception as error:  # a broken trial is a result, not a crash
-            return TrialResult(
-                scenario_id=scenario.id,
-                trial=number,
-                tags=list(scenario.tags),
-                passed=False,
-                outcome="error",
-                expected_outcome=scenario.expect.outcome,
-                error=f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}",
+            return error_trial(
+                scenario,
+                number,
+                f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}",
                 latency_ms=(time.perf_counter() - began) * 1000,
             )
         finally:

@@ -83,6 +83,8 @@ class UserSpec(_Strict):
         confirms: Whether the customer says yes when the agent's pending action is one of
             the expected actions (a persona never confirms an unexpected action).
         turns: The messages of a scripted user, in order.
+        asks: Questions a persona asks, one at a time, once the agent has nothing left to
+            ask (before saying it has nothing more).
         max_turns: The customer gives up after this many messages.
     """
 
@@ -92,6 +94,7 @@ class UserSpec(_Strict):
     goal: str | None = None
     confirms: bool = True
     turns: list[str] = Field(default_factory=list)
+    asks: list[str] = Field(default_factory=list)
     max_turns: int = Field(default=12, ge=1, le=100)
 
     @model_validator(mode="after")

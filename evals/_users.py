@@ -161,8 +161,9 @@ class PersonaUser:
     It opens with the scenario's ``opening``; answers the agent's questions from ``facts``
     (by the keys the question names, otherwise by the question's words); says yes to a
     confirmation only when ``confirms`` holds and the pending call is an expected action;
-    says it has nothing more when the agent replies without a question; stops when the agent
-    has set an outcome or after ``max_turns`` messages.
+    when the agent replies without a question, asks its ``asks`` questions one at a time, then
+    says it has nothing more; stops when the agent has set an outcome or after ``max_turns``
+    messages.
 
     Args:
         scenario: The scenario (persona or llm kind: its opening and facts are used).
@@ -175,6 +176,7 @@ class PersonaUser:
         self._said = 1
         self._said_goodbye = False
         self._answered: Counter[str] = Counter()
+        self._questions = list(scenario.user.asks)
 
     def opening(self) -> str:
         """The scenario's opening message."""
@@ -211,6 +213,8 @@ class PersonaUser:
                 return text if self._answered[text] <= 2 else None
             if "?" in view.text:
                 return DONT_KNOW
+        if self._questions:
+            return self._questions.pop(0)
         if self._said_goodbye:
             return None
         self._said_goodbye = True

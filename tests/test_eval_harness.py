@@ -32,7 +32,8 @@ from evals import (
 from evals._runner import _violations
 from evals._sources import SeedDatabases
 from evals.taubench import load_tasks, split_file
-from evals.taubench._template import template_scenarios
+from evals.taubench._tasks import TaubenchTask
+from evals.taubench._template import template_scenario, template_scenarios
 from tests._chat_server import ChatServer, text_reply
 from tools import ToolContext
 from tools.retail import read_taubench_dir, retail_registry
@@ -395,9 +396,47 @@ def test_template_customers_never_speak_internal_ids() -> None:
     assert len(scenarios) == 115
     internal = re.compile(r"\b\d{10}\b|credit_card_\d|gift_card_\d|paypal_\d")
     for scenario in scenarios:
-        spoken = " ".join([scenario.user.opening or "", *scenario.user.facts.known().values()])
+        spoken = " ".join(
+            [
+                scenario.user.opening or "",
+                *scenario.user.facts.known().values(),
+                *scenario.user.asks,
+            ]
+        )
         assert not internal.search(spoken), (scenario.id, spoken)
     assert "the mechanical keyboard" in scenarios[0].user.opening.lower()  # type: ignore[union-attr]
+
+
+def test_template_customers_ask_what_the_task_wants_to_know() -> None:
+    task = TaubenchTask.model_validate(
+        {
+            "user_id": "yusuf_rossi_9620",
+            "instruction": "You are Yusuf Rossi in 19122. You want to know how many tshirt "
+            "options are available right now. You want to return the cleaner. You are "
+            "polite. If the agent asks, you wonder whether your refund can go to your gift card.",
+            "actions": [],
+            "outputs": ["10"],
+        }
+    )
+    scenario = template_scenario(0, task, read_taubench_dir(TAU), "test")
+    assert scenario.user.asks == [
+        "Also, I want to know how many tshirt options are available right now?",
+        "Also, I wonder whether my refund can go to my gift card?",
+    ]
+    no_outputs = template_scenario(0, task.model_copy(update={"outputs": []}),
+                                   read_taubench_dir(TAU), "test")  # fmt: skip
+    assert no_outputs.user.asks == []
+
+
+def test_persona_asks_its_questions_before_saying_goodbye() -> None:
+    scenario = Scenario.model_validate(
+        {"id": "q-1", "user": {"opening": "hi", "asks": ["What's my balance?", "And the total?"]},
+         "expect": {"outcome": "resolved"}}
+    )  # fmt: skip
+    user = PersonaUser(scenario)
+    told = AgentView(text="Done. Anything else?", status="awaiting_customer")
+    said = [asyncio.run(user.respond(told)) for _ in range(4)]
+    assert said == ["What's my balance?", "And the total?", "No, that's all, thanks.", None]
 
 
 @pytest.mark.slow

@@ -556,22 +556,26 @@ def test_not_understanding_twice_escalates(make_agent: MakeAgent) -> None:
     assert second.status == "escalated"
 
 
-def test_out_of_scope_is_declined(make_agent: MakeAgent) -> None:
-    agent = make_agent()
-    reply = run(agent.send("weather", "What's the weather going to be like in Paris tomorrow?"))
-    assert reply.status == "refused"
-    assert reply.actions == []
-    assert "outside what I can help with" in reply.text
-
-
-def test_a_request_about_another_customer_is_refused_before_any_lookup(
-    make_agent: MakeAgent,
+@pytest.mark.parametrize(
+    ("message", "said_why"),
+    [
+        # out of scope
+        ("What's the weather going to be like in Paris tomorrow?", "outside what I can help with"),
+        # about another customer: refused before any lookup
+        (
+            "Can you tell me what Maya White ordered and her address?",
+            "can't share another person's",
+        ),
+    ],
+)
+def test_refused_at_once_with_the_reason(
+    make_agent: MakeAgent, message: str, said_why: str
 ) -> None:
     agent = make_agent()
-    reply = run(agent.send("snoop", "Can you tell me what Maya White ordered and her address?"))
+    reply = run(agent.send("refused", message))
     assert reply.status == "refused"
     assert reply.actions == []
-    assert "can't share another person's" in reply.text
+    assert said_why in reply.text
 
 
 def test_a_manager_the_customer_claims_to_be_is_not_a_hand_off(make_agent: MakeAgent) -> None:

@@ -3,12 +3,15 @@
 A template customer asks for what the task's ground-truth actions do, in a customer's words:
 items by product name and option values, payment methods as "my gift card" or "the visa
 ending 1234", addresses on one line; never internal item, product or payment ids. Order ids
-and identity facts are what a customer knows, so they are used as they are. The scenario's
+and identity facts are what a customer knows, so they are used as they are. A task whose
+ground truth includes outputs (facts the agent must tell) gets the questions its instruction
+says the customer wants answered, asked once the requests are done. The scenario's
 expected actions are the task's, so a trial is scored on the same end state τ-bench grades.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -154,6 +157,46 @@ def _facts(
     return Facts(**identity, **{k: v for k, v in extra.items() if v is not None})
 
 
+# "You want to know the total amount you can get back.", "you wonder what the most expensive
+# item is", "ask the agent about the total amount you paid": what the customer wants told.
+_WANTS_TOLD = re.compile(
+    r"\b(?:(?:want|wants|would\s+like|like)\s+to\s+(?:know|check|confirm|get\s+(?:the|my))|"
+    r"wonder(?:s)?|ask\s+(?:the\s+agent\s+)?(?:explicitly\s+)?(?:about|what|how|which|if|"
+    r"whether))\b"
+    r"[^.?!]*",
+    re.IGNORECASE,
+)
+_INTERNAL_ID = re.compile(r"\b\d{10}\b|credit_card_\d|gift_card_\d|paypal_\d")
+_SECOND_PERSON = (
+    (re.compile(r"\byou\s+are\b", re.IGNORECASE), "I am"),
+    (re.compile(r"\byourself\b", re.IGNORECASE), "myself"),
+    (re.compile(r"\byour\b", re.IGNORECASE), "my"),
+    (re.compile(r"\byou\b", re.IGNORECASE), "I"),
+)
+
+
+def _questions(instruction: str) -> list[str]:
+    """The things the task's customer wants to be told, in the customer's own voice."""
+    asked: list[str] = []
+    for found in _WANTS_TOLD.finditer(instruction):
+        text = found.group().strip().rstrip(",;")
+        for pattern, said in _SECOND_PERSON:
+            text = pattern.sub(said, text)
+        text = re.sub(r"^ask\s+(?:the\s+agent\s+)?(?:explicitly\s+)?", "", text, flags=re.I)
+        if text.lower().startswith("wonder"):
+            text = f"I {text}"
+        elif not text.lower().startswith(("want", "would", "like")):
+            text = f"Could you tell me {text}"
+        else:
+            text = f"I {text}"
+        question = f"Also, {text if text.startswith('I ') else text[0].lower() + text[1:]}?"
+        if _INTERNAL_ID.search(question):
+            continue  # the customer knows products by name, not by id
+        if question not in asked:
+            asked.append(question)
+    return asked
+
+
 def template_scenario(index: int, task: TaubenchTask, data: TaubenchData, split: str) -> Scenario:
     """The persona scenario of one τ task (id ``taubench-<split>-<index>``)."""
     user = data.users.get(task.user_id, {})
@@ -175,6 +218,7 @@ def template_scenario(index: int, task: TaubenchTask, data: TaubenchData, split:
             opening=opening,
             facts=_facts(writes[0] if writes else None, _identity(actions, user), data, user),
             goal=task.instruction,
+            asks=_questions(task.instruction) if task.outputs else [],
             max_turns=30,
         ),
         expect=Expectation(
