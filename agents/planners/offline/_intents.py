@@ -83,7 +83,9 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
     (
         "refund_status",
         r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
-        r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b",
+        r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b|"
+        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:gone|went|come|came|got|been\s+\w+)\s+"
+        r"(?:back|through)\b|\bmoney\s+back\s+yet\b",
     ),
     (
         "human",

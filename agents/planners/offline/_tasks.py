@@ -366,8 +366,17 @@ def _message(
     created: list[Task] = []
     waiting: list[str] = []
     best: Prediction | None = None
-    for clause in clauses:
-        prediction = classify(clause)
+    predictions = [classify(clause) for clause in clauses]
+    for number, clause in enumerate(clauses):
+        prediction = predictions[number]
+        if _narrative(clause) and any(
+            p.intent in REQUESTS and p.confidence >= LOW and not _narrative(c)
+            for c, p in zip(clauses[number + 1 :], predictions[number + 1 :], strict=True)
+        ):
+            # "I changed the grill to a cheaper one. Has the difference been refunded?": what
+            # the customer did before sets the scene for the request that follows.
+            waiting.append(clause)
+            continue
         if prediction.intent in REQUESTS and (
             best is None or prediction.confidence > best.confidence
         ):
@@ -437,6 +446,21 @@ def _message(
         board.loose.extend(waiting)
     if not understood and yes_no(message.text) is None and not message.after_confirmation:
         board.not_understood.append(message.index)
+
+
+_DID = re.compile(
+    r"^\s*(?:so\s+|well\s+|ok\s+)?(?:i|we)\s+(?:already\s+|just\s+|recently\s+)?"
+    r"(?:changed|modified|swapped|switched|exchanged|returned|sent\s+back|cancell?ed|updated)\b",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    r"\?|\b(?:can|could|would|will)\s+you\b|\bplease\b|\b(?:want|like|need)\s+to\b", re.I
+)
+
+
+def _narrative(clause: str) -> bool:
+    """Whether a clause tells what the customer did before, asking nothing ("I returned it")."""
+    return bool(_DID.search(clause)) and not _ASKING.search(clause)
 
 
 _PAYS: frozenset[Intent] = frozenset(
