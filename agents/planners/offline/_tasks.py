@@ -406,6 +406,10 @@ def _message(
             continue
         if prediction.intent in REQUESTS and prediction.confidence >= LOW:
             understood = True
+            if waiting and _REFERS_BACK.search(clause) and len(words(clause)) <= 8:
+                # "I changed the helmet once. Can you change it again?": "it" is read with
+                # the scene the customer just set.
+                prediction = classify(" ".join([*waiting, clause]))
             before = len(created)
             _request(board, created, owner, message, clause, prediction)
             if len(created) > before and waiting:
