@@ -30,6 +30,7 @@ from agents.planners.offline._entities import (
 )
 from agents.planners.offline._intents import INTENTS, load_examples, split_clauses
 from agents.planners.offline._matching import choose_variant, select_items
+from agents.planners.offline._tasks import _narrative
 from agents.planners.offline._third_party import third_party_request
 
 # -- intents -----------------------------------------------------------------------------------
@@ -388,6 +389,23 @@ def test_items_by_description(text: str, chosen: list[str], ambiguous: list[str]
     choice = select_items(text, ORDER_ITEMS)
     assert sorted(str(ORDER_ITEMS[i]["item_id"]) for i in choice.indices) == sorted(chosen)
     assert sorted(str(ORDER_ITEMS[i]["item_id"]) for i in choice.ambiguous) == sorted(ambiguous)
+
+
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("I changed the grill on order #W8490957 to a cheaper one.", True),
+        ("I already returned the helmet last week", True),
+        ("we cancelled that order yesterday", True),
+        ("I changed my mind, can you cancel it?", False),
+        ("I returned the shoes, where's my refund?", False),
+        ("please change the grill to the cheaper one", False),
+    ],
+)
+def test_what_the_customer_did_before_is_told_apart_from_a_request(
+    clause: str, expected: bool
+) -> None:
+    assert _narrative(clause) is expected
 
 
 def test_compound_and_kind_names_match_the_item() -> None:
