@@ -375,6 +375,10 @@ def test_full_size_demo(tmp_path: Path) -> None:
             stock = Counter(
                 v.available for p in session.scalars(select(Product)) for v in p.variants
             )
+            # The per-record ranges checked in _check_consistency are all used, not just allowed.
+            methods_per_user = {len(u.payment_methods) for u in session.scalars(select(User))}
+            items_per_order = {len(o.items) for o in orders}
+            shipments_per_delivery = {len(o.fulfilments) for o in orders if o.status == "delivered"}
         typical = statistics.median(sum(i.price for i in o.items) for o in orders)
         assert any(b is not None and b >= typical for b in balances)
         assert any(b is not None and b < typical for b in balances)
@@ -382,6 +386,9 @@ def test_full_size_demo(tmp_path: Path) -> None:
         assert in_flight.most_common(1)[0][0] == "in_transit"
         assert 0.05 < stock[False] / (stock[False] + stock[True]) < 0.3
         assert len({o.user_id for o in orders}) > 250
+        assert methods_per_user == {1, 2, 3}
+        assert items_per_order == {1, 2, 3, 4, 5}
+        assert shipments_per_delivery == {1, 2}
     finally:
         backend.dispose()
 
