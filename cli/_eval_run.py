@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -210,6 +211,57 @@ def _finish(
         raise typer.Exit(code=1)
 
 
+@dataclass(frozen=True)
+class _RunSettings:
+    """The options ``run`` and ``taubench`` share: how to run, where to store, what to show."""
+
+    planner: str
+    trials: int
+    concurrency: int
+    workers: int
+    model: str | None
+    store: str | None
+    report: Path | None
+    min_accuracy: float | None
+    max_violations: int | None
+    show_failures: int
+    json_output: bool
+
+    def execute(
+        self,
+        scenarios: list[Scenario],
+        *,
+        suite: str,
+        taubench_data: Path | None,
+        reviewer: Literal["none", "expected"],
+    ) -> EvalOutcome:
+        """Run the scenarios with a progress bar (see :func:`_execute`)."""
+        return _execute(
+            scenarios,
+            suite=suite,
+            planner=self.planner,
+            trials=self.trials,
+            concurrency=self.concurrency,
+            store=_store(self.store),
+            model=self.model,
+            taubench_data=taubench_data,
+            reviewer=reviewer,
+            quiet=self.json_output,
+            workers=self.workers,
+        )
+
+    def finish(self, outcome: EvalOutcome) -> None:
+        """Show, report and gate the finished run (see :func:`_finish`)."""
+        _finish(
+            outcome,
+            json_output=self.json_output,
+            report=self.report,
+            min_accuracy=self.min_accuracy,
+            max_violations=self.max_violations,
+            show_failures=self.show_failures,
+        )
+
+
 @app.command("run")
 def run(
     suites: Annotated[list[Path], typer.Argument(help="Scenario YAML files or folders.")],
@@ -235,6 +287,11 @@ def run(
     json_output: JsonOption = False,
 ) -> None:
     """Run eval scenarios K times each with a planner, score the end states, store the run."""
+    settings = _RunSettings(
+        planner=planner, trials=trials, concurrency=concurrency, workers=workers, model=model,
+        store=store, report=report, min_accuracy=min_accuracy, max_violations=max_violations,
+        show_failures=show_failures, json_output=json_output,
+    )  # fmt: skip
     with fail_cleanly():
         scenarios = load_scenarios(suites)
         if tag:
@@ -243,27 +300,13 @@ def run(
             scenarios = [s for s in scenarios if not set(exclude_tag) & set(s.tags)]
         if not scenarios:
             raise EvalConfigError("no scenarios selected")
-        outcome = _execute(
+        outcome = settings.execute(
             scenarios,
             suite=" ".join(str(s) for s in suites),
-            planner=planner,
-            trials=trials,
-            concurrency=concurrency,
-            store=_store(store),
-            model=model,
             taubench_data=taubench_data,
             reviewer="none",
-            quiet=json_output,
-            workers=workers,
         )
-    _finish(
-        outcome,
-        json_output=json_output,
-        report=report,
-        min_accuracy=min_accuracy,
-        max_violations=max_violations,
-        show_failures=show_failures,
-    )
+    settings.finish(outcome)
 
 
 @app.command("taubench")
@@ -289,6 +332,11 @@ def taubench(
     json_output: JsonOption = False,
 ) -> None:
     """Run the tau-bench retail tasks of a split as scenarios (a reviewer approves the GT)."""
+    settings = _RunSettings(
+        planner=planner, trials=trials, concurrency=concurrency, workers=workers, model=model,
+        store=store, report=report, min_accuracy=min_accuracy, max_violations=max_violations,
+        show_failures=show_failures, json_output=json_output,
+    )  # fmt: skip
     with fail_cleanly():
         if user not in ("template", "llm"):
             raise EvalConfigError("--user is template or llm")
@@ -304,27 +352,10 @@ def taubench(
                 s.model_copy(update={"user": s.user.model_copy(update={"kind": "llm"})})
                 for s in scenarios
             ]
-        outcome = _execute(
-            scenarios,
-            suite=f"taubench:{split}",
-            planner=planner,
-            trials=trials,
-            concurrency=concurrency,
-            store=_store(store),
-            model=model,
-            taubench_data=data,
-            reviewer="expected",
-            quiet=json_output,
-            workers=workers,
+        outcome = settings.execute(
+            scenarios, suite=f"taubench:{split}", taubench_data=data, reviewer="expected"
         )
-    _finish(
-        outcome,
-        json_output=json_output,
-        report=report,
-        min_accuracy=min_accuracy,
-        max_violations=max_violations,
-        show_failures=show_failures,
-    )
+    settings.finish(outcome)
 
 
 @app.command("compare")

@@ -19,7 +19,6 @@ from agents.planners.offline._entities import is_dont_know
 from agents.planners.offline._flows import (
     Context,
     Outcome,
-    authenticate,
     describe_id,
     find_order,
     latest_payment_ref,
@@ -72,9 +71,6 @@ def _segment_for(text: str, item: dict[str, Any], names: list[str]) -> str:
 
 def change_items(ctx: Context, task: Task) -> Result:
     """Exchange delivered items, or modify a pending order's items, for other variants."""
-    step = authenticate(ctx)
-    if step is not None:
-        return step
     statuses = ["delivered", "pending"] if task.intent == "exchange" else ["pending", "delivered"]
     found = find_order(ctx, task, statuses, verb="change")
     if not isinstance(found, dict):
@@ -386,9 +382,6 @@ def _difference_line(ctx: Context, difference: float, method_id: str) -> str:
 # -- payment of a pending order ----------------------------------------------------------------
 def change_payment(ctx: Context, task: Task) -> Result:
     """Pay a pending order with another method of the account."""
-    step = authenticate(ctx)
-    if step is not None:
-        return step
     found = find_order(ctx, task, ["pending"], verb="pay differently")
     if not isinstance(found, dict):
         return found

@@ -162,7 +162,12 @@ def find_order(
         task: The request.
         statuses: Order statuses the request can act on (they rank candidates).
         verb: What the customer wants done, for the question ("cancel", "return").
+
+    The customer is verified first (a lookup or a question, until they are).
     """
+    step = authenticate(ctx)
+    if step is not None:
+        return step
     conversation = ctx.conversation
     named = task.order_ids or [
         str(e.args["order_id"]) for e in task.events if e.args.get("order_id")

@@ -24,7 +24,6 @@ from agents.planners.offline._flows import (
     Context,
     Outcome,
     OutcomeKind,
-    authenticate,
     describe_id,
     find_order,
     latest_payment_ref,
@@ -66,9 +65,6 @@ def _refusal_kind(ctx: Context, order: dict[str, Any], *settled: str) -> Outcome
 # -- cancel ------------------------------------------------------------------------------------
 def cancel(ctx: Context, task: Task) -> Result:
     """Cancel a pending order with one of the two allowed reasons."""
-    step = authenticate(ctx)
-    if step is not None:
-        return step
     found = find_order(ctx, task, ["pending"], verb="cancel")
     if not isinstance(found, dict):
         return found
@@ -222,9 +218,6 @@ def _refund_method(ctx: Context, task: Task, order: dict[str, Any], purpose: str
 
 def return_items(ctx: Context, task: Task) -> Result:
     """Return items of a delivered order, refunded to the original method or a gift card."""
-    step = authenticate(ctx)
-    if step is not None:
-        return step
     found = find_order(ctx, task, ["delivered"], verb="return")
     if not isinstance(found, dict):
         return found
