@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -133,18 +132,44 @@ _VOCABULARY = (
 _TOKEN = re.compile(r"[A-Za-z]{4,}")
 
 
+# Real words one edit away from a request word: never "corrected".
+_REAL_WORDS = frozenset({"chance", "chances", "charge", "charged", "older", "persona", "shopping"})
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one insertion, deletion, substitution or swap of neighbours turns a into b."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diffs) == 1:
+            return True
+        first = diffs[0]
+        return (
+            len(diffs) == 2
+            and diffs[1] == first + 1
+            and a[first] == b[first + 1]
+            and (a[first + 1] == b[first])
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 @lru_cache(maxsize=4096)
 def spell_fix(text: str) -> str:
-    """Correct typos of the words that carry a request ("retrun" -> "return", "cancle")."""
+    """Correct typos of the words that carry a request ("retrun" -> "return", "cancle").
+
+    A typo is one edit (a letter added, dropped, replaced, or two neighbours swapped) from a
+    request word with the same first letter; real words such as "charge" stay as they are.
+    """
 
     def fix(match: re.Match[str]) -> str:
         word = match.group()
         lowered = word.lower()
-        if lowered in _VOCABULARY:
+        if lowered in _VOCABULARY or lowered in _REAL_WORDS:
             return word
         for known in _VOCABULARY:
-            close = abs(len(known) - len(lowered)) <= 1 and known[0] == lowered[0]
-            if close and SequenceMatcher(None, lowered, known).ratio() >= 0.8:
+            if known[0] == lowered[0] and _one_edit_apart(lowered, known):
                 return known
         return word
 

@@ -20,8 +20,9 @@ from agents.planners.offline._info import (
     product_info,
     refund_status,
 )
+from agents.planners.offline._intents import cued_intents
 from agents.planners.offline._refunds import cancel, return_items
-from agents.planners.offline._tasks import Task
+from agents.planners.offline._tasks import COUNTERPART, FAMILY, TOOL_INTENT, Task
 
 __all__ = ["PLAYBOOKS", "run_playbook"]
 
@@ -46,7 +47,37 @@ PLAYBOOKS: dict[str, Playbook] = {
 
 def run_playbook(ctx: Context, task: Task) -> Result:
     """The next step, or the outcome, of one request."""
+    _read_with_status(ctx, task)
     return PLAYBOOKS[task.intent](ctx, task)
+
+
+def _read_with_status(ctx: Context, task: Task) -> None:
+    """Re-read a request its order's status rules out, when its words lean the other way.
+
+    Only a request the customer did not name outright changes ("cancel #W1" on a delivered
+    order stays a cancellation, and is refused), and only to the request that fits the
+    status and that the words name outright or the classifier ranked second.
+    """
+    if task.closed or not task.order_ids:
+        return
+    served = {TOOL_INTENT.get(event.name) for event in task.events}
+    if served:
+        # Once a call served it, the request is what that call did.
+        moved = [o for (i, _), o in COUNTERPART.items() if i == task.intent and served & FAMILY[o]]
+        if moved:
+            task.intent = moved[0]
+        return
+    order = ctx.conversation.orders.get(task.order_ids[-1])
+    if order is None:
+        return
+    other = COUNTERPART.get((task.intent, str(order.get("status"))))
+    if other is None:
+        return
+    named = set().union(*(cued_intents(text) for text in task.texts))
+    if task.intent in named:
+        return
+    if other in named or task.runner_up in FAMILY[other]:
+        task.intent = other
 
 
 def outcome_kind(result: Result) -> OutcomeKind | None:

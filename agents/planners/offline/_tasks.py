@@ -38,6 +38,7 @@ from agents.planners.offline._reading import Conversation, CustomerMessage, Even
 
 __all__ = [
     "CONFIDENT",
+    "COUNTERPART",
     "FAMILY",
     "MARKERS",
     "NEEDS_AUTH",
@@ -53,6 +54,16 @@ _LEAN = 0.22
 """From this confidence the best clause of a message naming an order opens its request."""
 CONFIDENT = 0.55
 """From this confidence a clause in an answer opens a new request of another kind."""
+
+COUNTERPART: dict[tuple[Intent, str], Intent] = {
+    ("cancel", "delivered"): "return",
+    ("return", "pending"): "cancel",
+    ("modify_payment", "delivered"): "exchange",
+    ("exchange", "pending"): "modify_items",
+    ("modify_items", "delivered"): "exchange",
+}
+"""The request an order's status turns a misread one into, by (request, status): "I want it
+gone and my money back" is a return once the order turns out delivered."""
 
 FAMILY: dict[Intent, frozenset[Intent]] = {
     "cancel": frozenset({"cancel"}),
@@ -184,6 +195,7 @@ class Task:
         closed: A closing message for it has been sent.
         asked: For each text, the facts the agent had asked for (empty for the request's
             own words).
+        runner_up: The classifier's second choice for the request's words.
     """
 
     intent: Intent
@@ -194,6 +206,7 @@ class Task:
     confidence: float = 0.0
     closed: bool = False
     asked: list[frozenset[str]] = field(default_factory=list)
+    runner_up: Intent | None = None
 
     @property
     def family(self) -> frozenset[Intent]:
@@ -208,7 +221,7 @@ class Task:
     def markers(self) -> tuple[str, ...]:
         """The closing phrases of this request."""
         found: list[str] = []
-        for intent in sorted(self.family):
+        for intent in sorted(self.family | _counterparts(self.intent)):
             found.extend(MARKERS[intent])
         return tuple(found)
 
@@ -222,6 +235,14 @@ class Task:
         return " ".join(
             text for text, asked in zip(self.texts, self.asked, strict=True) if not asked & unwanted
         )
+
+    def set_scene(self, clauses: list[str]) -> None:
+        """Put the clauses that set the scene before the request's own words."""
+        self.texts[:0] = clauses
+        self.asked[:0] = [frozenset()] * len(clauses)
+        for order in reversed([o for clause in clauses for o in order_ids(clause)]):
+            if order not in self.order_ids:
+                self.order_ids.insert(0, order)
 
     def add(
         self, text: str, *, bare_order: bool = False, asked: frozenset[str] = frozenset()
@@ -345,11 +366,25 @@ def _owner(board: TaskBoard, event: Event) -> Task | None:
     if intent is None:
         return None
     order = str(event.args.get("order_id", ""))
-    candidates = [t for t in board.open() if intent in t.family and t.done_write() is None]
+    candidates = [
+        t
+        for t in board.open()
+        if (intent in t.family or intent in _counterparts(t.intent)) and t.done_write() is None
+    ]
     for task in candidates:
         if order and task.order_ids and task.order_ids[-1] == order:
             return task
     return candidates[0] if candidates else None
+
+
+def _counterparts(intent: Intent) -> frozenset[Intent]:
+    """Every request the order's status may turn ``intent`` into (see COUNTERPART)."""
+    return frozenset(
+        member
+        for (mine, _), other in COUNTERPART.items()
+        if mine == intent
+        for member in FAMILY[other]
+    )
 
 
 def _message(
@@ -413,8 +448,7 @@ def _message(
             before = len(created)
             _request(board, created, owner, message, clause, prediction)
             if len(created) > before and waiting:
-                created[before].texts[:0] = waiting
-                created[before].asked[:0] = [frozenset()] * len(waiting)
+                created[before].set_scene(waiting)
                 waiting = []
             continue
         greeting = prediction.intent == "greeting" and prediction.confidence >= 0.5
@@ -499,6 +533,22 @@ def _request(
     intent = prediction.intent
     named = order_ids(clause)
     previous = created[-1] if created else None
+    # "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": the
+    # first clause sets the scene for the request that refers back to it (unless it asked
+    # for its own thing outright: "Where is my order? Can you cancel it?").
+    scene = (
+        previous is not None
+        and previous.intent in _CONTEXT
+        and intent not in _CONTEXT
+        and not any(previous.intent in cued_intents(text) for text in previous.texts)
+    )
+    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 10
+    if previous is not None and scene and refers_back:
+        previous.intent = intent
+        previous.confidence = prediction.confidence
+        previous.runner_up = prediction.runner_up
+        previous.add(clause)
+        return
     if previous is not None:
         same_family = intent in previous.family
         new_order = bool(named) and bool(previous.order_ids) and named[0] not in previous.order_ids
@@ -517,15 +567,6 @@ def _request(
         if (same_family and not new_order) or detail or vague:
             previous.add(clause)
             return
-    # "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": the
-    # first clause sets the scene for the request that refers back to it.
-    scene = previous is not None and previous.intent in _CONTEXT and intent not in _CONTEXT
-    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 10
-    if previous is not None and scene and refers_back:
-        previous.intent = intent
-        previous.confidence = prediction.confidence
-        previous.add(clause)
-        return
     restated = owner is not None and intent in owner.family and not owner.closed
     if (
         restated
@@ -536,7 +577,12 @@ def _request(
         return
     targets = named if intent in ORDER_SCOPED and len(named) > 1 else [None]
     for order in targets:
-        task = Task(intent=intent, start=message.index, confidence=prediction.confidence)
+        task = Task(
+            intent=intent,
+            start=message.index,
+            confidence=prediction.confidence,
+            runner_up=prediction.runner_up,
+        )
         if order is None:
             task.add(clause)
         else:
