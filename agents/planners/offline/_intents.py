@@ -83,7 +83,7 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "refund_status",
         r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
         r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b|"
-        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:gone|went|come|came|got|been\s+\w+)\s+"
+        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:gone|went|come|came|coming|got|been\s+\w+)\s+"
         r"(?:back|through)\b|\bmoney\s+back\s+yet\b",
     ),
     (
@@ -108,6 +108,10 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"(?:one|version|model|setting|variant|size|colou?r|type)\b",
     ),
     (
+        "unsupported",
+        r"\bcompensat\w*|\binvestigat\w*|\bfile\s+a\s+(?:claim|complaint)\b",
+    ),
+    (
         "change_default_address",
         r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
         r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b",
@@ -116,12 +120,33 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
 _CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
     (intent, re.compile(pattern, re.IGNORECASE)) for intent, pattern in _CUE_PATTERNS
 )
+_NEGATED = re.compile(
+    r"\b(?:don'?t|do\s+not|doesn'?t|not|no|never|rather\s+than|instead\s+of)\s+"
+    r"(?:(?:want|need|like|wish|asking\s+for|looking\s+for|to)\s+)?(?:(?:a|an|the|my|any)\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _names(cue: re.Pattern[str], clause: str) -> bool:
+    """Whether the clause names the cue's request other than to rule it out.
+
+    "I don't want a return, I want someone to compensate me" does not ask for a return.
+    """
+    return any(not _NEGATED.search(clause[: m.start()]) for m in cue.finditer(clause))
+
+
+def _ruled_out(clause: str) -> frozenset[Intent]:
+    """The intents a clause names only to rule out ("I don't want a return")."""
+    clause = spell_fix(clause)
+    return frozenset(
+        intent for intent, cue in _CUES if cue.search(clause) and not _names(cue, clause)
+    )
 
 
 def cued_intents(clause: str) -> frozenset[Intent]:
     """The intents a clause names outright ("return", "cancel", "a human"...)."""
     clause = spell_fix(clause)
-    return frozenset(intent for intent, cue in _CUES if cue.search(clause))
+    return frozenset(intent for intent, cue in _CUES if _names(cue, clause))
 
 
 _VOCABULARY = (
@@ -352,7 +377,9 @@ class IntentClassifier:
             votes[label] += weight
             best_sim[label] = max(best_sim[label], float(sims[index]))
         votes /= float(votes.sum()) or 1.0
-        cued = [INTENTS.index(intent) for intent, cue in _CUES if cue.search(clause)]
+        cued = [INTENTS.index(intent) for intent in cued_intents(clause)]
+        for label in _ruled_out(clause):
+            votes[INTENTS.index(label)] = 0.0
         for label in cued:
             votes[label] += _CUE_BONUS / len(cued)
         order = np.argsort(-votes, kind="stable")

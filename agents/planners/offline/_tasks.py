@@ -54,6 +54,9 @@ _LEAN = 0.22
 """From this confidence the best clause of a message naming an order opens its request."""
 CONFIDENT = 0.55
 """From this confidence a clause in an answer opens a new request of another kind."""
+_SURE = 0.45
+"""Below this confidence, a clause that names no request only sets the scene for a later
+clause that names one and refers back to it."""
 
 COUNTERPART: dict[tuple[Intent, str], Intent] = {
     ("cancel", "delivered"): "return",
@@ -310,6 +313,36 @@ def _entity_only(clause: str) -> bool:
     return len(rest) <= 1
 
 
+_IDENTITY_WORDS = frozenset(
+    {
+        "hi", "hello", "hey", "this", "is", "i'm", "im", "i", "am", "it's", "its", "my", "name",
+        "name's", "zip", "zipcode", "code", "postal", "email", "here", "and", "from", "speaking",
+    }
+)  # fmt: skip
+_KEEPS = re.compile(
+    r"\b(?:leave|keep)\s+(?:it|them|the\s+order|my\s+order|the\s+rest|everything|things)\s+"
+    r"(?:as\s+(?:it\s+is|they\s+are|is)|alone|the\s+same|unchanged)\b|"
+    r"\bdon'?t\s+(?:cancel|change|return|touch)\s+(?:it|them|anything)\b",
+    re.IGNORECASE,
+)
+"""What the customer keeps as it is ("leave the order as it is", "please don't cancel it")."""
+
+
+def _identity_only(clause: str) -> bool:
+    """A clause that only says who the customer is ("This is Nora Khan, zip code 37220.")."""
+    name = person_name(clause)
+    if not (emails(clause) or zip_codes(clause) or name) or cued_intents(clause):
+        return False
+    named = {part.lower() for part in name} if name else set()
+    capitalised = {w.lower() for w in re.findall(r"\b[A-Z][a-z]+\b", clause)}
+    rest = [
+        w
+        for w in words(mask_entities(clause))
+        if w not in _IDENTITY_WORDS and w not in named and w not in capitalised
+    ]
+    return not rest
+
+
 def _has_entity(text: str) -> bool:
     return bool(
         emails(text)
@@ -439,6 +472,16 @@ def _message(
             assert target is not None
             target.add(clause, bare_order=True)
             continue
+        if _identity_only(clause) or _KEEPS.search(clause):
+            # "This is Nora Khan, zip 37220.", "No, leave the order as it is.": who the
+            # customer is, or what stays as it is, is no request.
+            understood = True
+            target = created[-1] if created else None
+            if target is not None:
+                target.add(clause)
+            else:
+                waiting.append(clause)
+            continue
         if prediction.intent in REQUESTS and prediction.confidence >= LOW:
             understood = True
             if waiting and _REFERS_BACK.search(clause) and len(words(clause)) <= 8:
@@ -536,11 +579,13 @@ def _request(
     # "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": the
     # first clause sets the scene for the request that refers back to it (unless it asked
     # for its own thing outright: "Where is my order? Can you cancel it?").
+    # So does a clause that named no request and read unsure ("Both jackets are way too warm.
+    # I'd like to return the two of them.").
     scene = (
         previous is not None
-        and previous.intent in _CONTEXT
+        and (previous.intent in _CONTEXT or (previous.confidence < _SURE and cued_intents(clause)))
         and intent not in _CONTEXT
-        and not any(previous.intent in cued_intents(text) for text in previous.texts)
+        and not any(cued_intents(text) for text in previous.texts)
     )
     refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 10
     if previous is not None and scene and refers_back:
