@@ -8,7 +8,7 @@ cancellation reasons, yes/no, and a postal address written on one line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 __all__ = [
@@ -423,6 +423,40 @@ def _clean_address_text(text: str) -> str:
 
 
 def parse_address(text: str) -> Address | None:
+    """Read a US address written on one line (see :func:`_read_address`).
+
+    An address typed all in lower case is written the way addresses are kept ("2450 kelly dr
+    apt 5c philadelphia" -> "2450 Kelly Dr", "Apt 5C", "Philadelphia").
+    """
+    address = _read_address(text)
+    if address is None:
+        return None
+    return replace(
+        address,
+        address1=_capitalised(address.address1),
+        address2=_capitalised(address.address2),
+        city=_capitalised(address.city),
+    )
+
+
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
+
+
+def _capitalised(part: str) -> str:
+    if part != part.lower():
+        return part  # the customer chose the capitals
+    out: list[str] = []
+    for word in part.split(" "):
+        if word[:1].isalpha():
+            out.append(word[:1].upper() + word[1:])
+        elif _ORDINAL.fullmatch(word):
+            out.append(word)
+        else:
+            out.append(word.upper())  # a unit or a house number: "5c" -> "5C"
+    return " ".join(out)
+
+
+def _read_address(text: str) -> Address | None:
     """Read a US address written on one line.
 
     ``"12 Oak St, Apt 4, Austin, TX 78701"`` gives address1 ``12 Oak St``, address2

@@ -102,10 +102,22 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"(?:office|work|workplace))\b",
     ),
     (
+        # "... and my pending order should ship there too", "make sure the order goes there"
+        "modify_address",
+        r"\b(?:ship|ships|shipped|go|goes|sent|deliver(?:ed)?|arrive|come)\s+(?:\w+\s+){0,2}?"
+        r"(?:there|to\s+(?:that|the\s+new|my\s+new|this|the\s+same)\s+(?:address|place))\b",
+    ),
+    (
         "modify_items",
         r"\b(?:change|switch|swap|modify|update|upgrade|downgrade)\s+(?:the|my)\s+"
         r"(?:[\w#-]+\s+){0,4}?(?:to|for|into)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?"
         r"(?:one|version|model|setting|variant|size|colou?r|type)\b",
+    ),
+    (
+        # Other shops' products and prices: "is the one they sell at Best Buy better?"
+        "out_of_scope",
+        r"\b(?:amazon|best\s*buy|walmart|costco|ebay|(?:at|from)\s+target|competitors?|"
+        r"(?:another|other)\s+(?:store|shop|retailer|website|site)s?)\b",
     ),
     (
         "unsupported",
@@ -235,7 +247,8 @@ _OPENERS = (
     r"i|i'd|i'm|i'll|im|id|also|please|pls|can|could|would|will|cancel|return|exchange|"
     r"change|update|modify|track|where|what|when|how|send|reroute|redirect|refund|switch|swap|"
     r"replace|tell|let|check|help|need|want|get|give|then|and|is|has|did|do|use|pay|ship|"
-    r"connect|transfer|talk|speak|my\s+(?:refund|package|parcel|order|default|address)"
+    r"connect|transfer|talk|speak|make\s+sure|"
+    r"my\s+(?:\w+\s+)?(?:refund|package|parcel|order|default|address)"
 )
 _JOIN = re.compile(
     rf"(?:,\s*|\s+)(?:and\s+also|and\s+then|and|also|plus|as\s+well\s+as|but\s+also|then)"

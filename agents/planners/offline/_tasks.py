@@ -562,6 +562,9 @@ def _detail_for(clause: str, owner: Task) -> bool:
 
 
 _CONTEXT: frozenset[Intent] = frozenset({"product_info", "account_info", "order_status"})
+_THERE = re.compile(
+    r"\bthere\b|\b(?:that|the\s+new|my\s+new|the\s+same)\s+address\b", re.IGNORECASE
+)
 _REFERS_BACK = re.compile(r"\b(?:it|them|this|that|these|those|one)\b", re.IGNORECASE)
 
 
@@ -620,6 +623,12 @@ def _request(
     ):
         owner.add(clause)
         return
+    # "Update my account address, and my pending order should ship there too": "there" is
+    # the address the customer just gave.
+    there = None
+    if intent in _ADDRESSES and parse_address(clause) is None and _THERE.search(clause):
+        given = [t for task in reversed(created) for t in task.texts if parse_address(t)]
+        there = given[0] if given else None
     targets = named if intent in ORDER_SCOPED and len(named) > 1 else [None]
     for order in targets:
         task = Task(
@@ -634,6 +643,9 @@ def _request(
             task.texts.append(_without_other_orders(clause, order, named))
             task.asked.append(frozenset())
             task.order_ids.append(order)
+        if there is not None:
+            task.texts.insert(0, there)
+            task.asked.insert(0, frozenset())
         board.tasks.append(task)
         created.append(task)
 
