@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents._steps import CallTool
@@ -66,7 +67,16 @@ def _segment_for(text: str, item: dict[str, Any], names: list[str]) -> str:
             position = lowered.find(word[:5], begin + 1)
             if begin < position < end:
                 end = position
+    if end < len(text):
+        # The next item's mention starts at the separator before its name: "..., and the
+        # black headphones" gives "black" to the headphones.
+        breaks = list(_MENTION_BREAK.finditer(text, begin, end))
+        if breaks:
+            end = breaks[-1].start()
     return text[begin:end]
+
+
+_MENTION_BREAK = re.compile(r",|;|\band\b|\bplus\b|->|→", re.IGNORECASE)
 
 
 def change_items(ctx: Context, task: Task) -> Result:

@@ -72,7 +72,7 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,4}(?:my\s+)?money\s+back\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
-    ("cancel", r"\bcancel(?!l?ed)\w*|\bcancle\b"),
+    ("cancel", r"(?<!noise\s)(?<!noise-)\bcancel(?!l?ed)\w*|\bcancle\b"),
     (
         "order_status",
         r"\btrack(?:ing)?\b|\bwhere(?:'s|\s+is)\s+my\s+(?:order|package|parcel)|"

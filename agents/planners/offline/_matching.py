@@ -262,6 +262,11 @@ _SAME_ELSE = re.compile(
     r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else)\b",
     re.IGNORECASE,
 )
+# "That's all of them", "that's everything": the list is complete, not "every item".
+_NOTHING_MORE = re.compile(
+    r"\bthat'?s\s+(?:all|everything|it)(?:\s+of\s+them)?(?:\s+(?:i\s+need|for\s+now))?\b",
+    re.IGNORECASE,
+)
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?;])\s+|\s*[()]\s*|,?\s+\bbut\b\s+|,\s*(?:and\s+|so\s+)?(?:please\s+)?"
     r"(?=(?:return|send|exchange|swap|change|switch|cancel|refund|replace)\b)",
@@ -311,7 +316,7 @@ def select_items(
     """
     if not items:
         return ItemChoice()
-    text = _SAME_ELSE.sub(" ", text)
+    text = _NOTHING_MORE.sub(" ", _SAME_ELSE.sub(" ", text))
     acting, keeping = _split_kept(text)
     if not keeping or not acting.strip():
         return _select(text, items, embedder)
