@@ -151,7 +151,10 @@ def account_info(ctx: Context, task: Task) -> Result:
     step = authenticate(ctx)
     if step is not None:
         return step
-    user = ctx.conversation.user or {}
+    conversation = ctx.conversation
+    if conversation.user_stale and conversation.user_id is not None:
+        return CallTool(name="get_user_details", args={"user_id": conversation.user_id})
+    user = conversation.user or {}
     methods = list_methods(ctx)
     place = user.get("address") or {}
     home = to_address(place).one_line() if place else "not set"

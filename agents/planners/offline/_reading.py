@@ -89,6 +89,8 @@ class Conversation:
         self.messages: list[CustomerMessage] = []
         self.events: list[Event] = []
         self.user: dict[str, Any] | None = None
+        self.user_stale = False
+        """A write since the profile was read may have changed its balances."""
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_errors: dict[str, int] = {}
         self.products: dict[str, dict[str, Any]] = {}
@@ -165,8 +167,11 @@ class Conversation:
             if name == "get_product_details":
                 self.product_errors.add(str(args.get("product_id", "")))
             return
+        if name in _ORDER_RESULTS:
+            self.user_stale = True  # a gift card may have paid or been refunded
         if name == "get_user_details":
             self.user = result
+            self.user_stale = False
         elif name == "get_order_details" or name in _ORDER_RESULTS:
             if "order_id" in result:
                 self.orders[str(result["order_id"])] = result
