@@ -69,6 +69,7 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "return",
         r"\breturn(?:ing)?\b(?!ed\b)|\b(?:send|give)\s+(?:\w+\s+){0,3}back\b|"
         r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b|"
+        r"\brefund\s+(?:it|them|this|that|the\s+\w+(?:\s+\w+)?)\s+(?:to|on|onto)\s+(?:my|the)\b|"
         r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,4}(?:my\s+)?money\s+back\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),

@@ -584,13 +584,19 @@ def _request(
     # for its own thing outright: "Where is my order? Can you cancel it?").
     # So does a clause that named no request and read unsure ("Both jackets are way too warm.
     # I'd like to return the two of them.").
+    context = previous is not None and previous.intent in _CONTEXT
+    unsure = previous is not None and previous.confidence < _SURE and bool(cued_intents(clause))
     scene = (
         previous is not None
-        and (previous.intent in _CONTEXT or (previous.confidence < _SURE and cued_intents(clause)))
+        and (context or unsure)
         and intent not in _CONTEXT
         and not any(cued_intents(text) for text in previous.texts)
     )
-    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 10
+    refers_back = (
+        not named
+        and _REFERS_BACK.search(clause)
+        and len(words(clause)) <= (10 if context else 16)
+    )
     if previous is not None and scene and refers_back:
         previous.intent = intent
         previous.confidence = prediction.confidence
