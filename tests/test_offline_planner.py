@@ -17,6 +17,7 @@ import pytest
 
 from agents import FrameworkStore, Reply, ResolutionAgent
 from agents.planners.offline import OfflinePlanner
+from agents.planners.offline._intents import split_clauses
 from tests._agent_support import copy_sqlite
 from tools import SqlBackend, ToolContext
 from tools.retail import export_taubench, open_retail_backend, retail_registry, seed_demo
@@ -605,6 +606,64 @@ def test_a_second_request_with_its_own_address_is_handled_too(
     )
     replies = run(converse(agent, "pay-and-ship", opening, Customer(identity(user))))
     assert writes(replies) == ["modify_pending_order_payment", "modify_pending_order_address"]
+
+
+def test_the_orders_status_rereads_a_request_it_rules_out(
+    make_agent: MakeAgent, shop: dict[str, Any]
+) -> None:
+    # "Give me the other one and charge my card the difference" reads like a payment change;
+    # the order is delivered and the words lean to an item change, so it is an exchange.
+    order = first_order(
+        shop, "delivered", lambda o: single_payment(o) and _one_option_change(shop, o) is not None
+    )
+    found = _one_option_change(shop, order)
+    assert found is not None
+    item, variant, wanted = found
+    user = shop["users"][order["user_id"]]
+    agent = make_agent()
+    opening = (
+        f"Order {order['order_id']}: just give me the {item['name'].lower()} in the {wanted} one "
+        "and charge the card I paid with whatever the difference is."
+    )
+    planner = agent.planner
+    assert isinstance(planner, OfflinePlanner)
+    assert [planner.classify(c).intent for c in split_clauses(opening)] == ["modify_payment"]
+    replies = run(converse(agent, "reread", opening, Customer(identity(user))))
+
+    assert writes(replies) == ["exchange_delivered_order_items"]
+    after = order_now(agent, order["order_id"])
+    assert after["exchange_new_items"] == [variant["item_id"]]
+    assert "can't change the payment" not in said(replies)
+
+
+def test_a_second_request_that_refers_back_to_the_address(
+    make_agent: MakeAgent, shop: dict[str, Any]
+) -> None:
+    order = first_order(shop, "pending", single_payment)
+    user = shop["users"][order["user_id"]]
+    agent = make_agent()
+    opening = (
+        f"I've moved to {NEW_ADDRESS}. Please update my account address, and my pending order "
+        f"{order['order_id']} should ship there too."
+    )
+    replies = run(converse(agent, "there-too", opening, Customer(identity(user))))
+
+    assert writes(replies) == ["modify_user_address", "modify_pending_order_address"]
+    after = order_now(agent, order["order_id"])
+    assert {k: after["address"][k] for k in EXPECTED_ADDRESS} == EXPECTED_ADDRESS
+
+
+def test_compensation_goes_to_a_person(make_agent: MakeAgent, shop: dict[str, Any]) -> None:
+    order = first_order(shop, "delivered", single_payment)
+    agent = make_agent()
+    opening = (
+        f"The {order['items'][0]['name'].lower()} from {order['order_id']} arrived broken and "
+        "ruined my table. I don't want a return, I want someone to compensate me for the damage."
+    )
+    replies = run(converse(agent, "compensate", opening, Customer({})))
+
+    assert replies[-1].status == "escalated"
+    assert writes(replies) == []
 
 
 def _paid_with(order: dict[str, Any]) -> set[str]:

@@ -28,9 +28,15 @@ from agents.planners.offline._entities import (
     yes_no,
     zip_codes,
 )
-from agents.planners.offline._intents import INTENTS, load_examples, split_clauses
+from agents.planners.offline._intents import (
+    INTENTS,
+    cued_intents,
+    load_examples,
+    spell_fix,
+    split_clauses,
+)
 from agents.planners.offline._matching import choose_variant, select_items
-from agents.planners.offline._tasks import _narrative
+from agents.planners.offline._tasks import _KEEPS, _identity_only, _narrative
 from agents.planners.offline._third_party import third_party_request
 
 # -- intents -----------------------------------------------------------------------------------
@@ -159,6 +165,69 @@ def test_typos_in_the_words_that_carry_the_request(
     planner: OfflinePlanner, typo: str, intent: str
 ) -> None:
     assert planner.classify(typo).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("retrun the lamp", "return the lamp"),
+        ("cancle my ordr", "cancel my order"),
+        ("my adress changed", "my address changed"),
+        ("I want to excahnge it", "I want to exchange it"),
+        # real words one edit from a request word stay as they are
+        ("any chance it can come sooner", "any chance it can come sooner"),
+        ("charge my visa", "charge my visa"),
+        ("my shopping list", "my shopping list"),
+        ("the older one", "the older one"),
+    ],
+)
+def test_typos_of_request_words_are_fixed_and_real_words_kept(text: str, expected: str) -> None:
+    assert spell_fix(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("clause", "named", "not_named"),
+    [
+        ("I don't want a return, I want someone to compensate me", {"unsupported"}, {"return"}),
+        ("rather than a refund for it, can I exchange it?", {"exchange"}, {"return"}),
+        ("return it, not exchange", {"return"}, set()),
+        ("the noise-cancelling headphones are too tight", set(), {"cancel"}),
+        ("is the one they sell at Best Buy better?", {"out_of_scope"}, set()),
+        ("my pending order should ship there too", {"modify_address"}, set()),
+        ("refund it to my discover card please", {"return"}, set()),
+    ],
+)
+def test_requests_named_outright(clause: str, named: set[str], not_named: set[str]) -> None:
+    cued = cued_intents(clause)
+    assert named <= cued
+    assert not (not_named & cued)
+
+
+def test_a_request_named_only_to_rule_it_out_loses_its_votes(planner: OfflinePlanner) -> None:
+    said = "I don't want a return, I want someone to compensate me for the damage"
+    assert planner.classify(said).intent != "return"
+    assert planner.classify("I'd like a return for the damaged kettle").intent == "return"
+
+
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("This is Nora Khan, zip code 37220.", True),
+        ("hi, I'm Isabella Jackson, 33161.", True),
+        ("Hi, Hannah Li here (zip 98101).", True),
+        ("Cancel my order, email a@b.com", False),
+        ("Return Jacket, zip 12345", False),
+        ("omar li here zip 19119, pls update my address on file", False),
+    ],
+)
+def test_who_the_customer_is_opens_no_request(clause: str, expected: bool) -> None:
+    assert _identity_only(clause) is expected
+
+
+def test_what_stays_as_it_is_opens_no_request() -> None:
+    assert _KEEPS.search("No, leave the order as it is.")
+    assert _KEEPS.search("my son wants it after all, so please don't cancel it")
+    assert not _KEEPS.search("please cancel it, I don't need it")
 
 
 def test_unclear_text_gets_low_confidence(planner: OfflinePlanner) -> None:
@@ -340,6 +409,15 @@ def test_dont_know() -> None:
             "2704 Ridge Road, Salt Lake City, UT 84110",
             Address("2704 Ridge Road", "", "Salt Lake City", "UT", "84110"),
         ),
+        # typed all in lower case: kept the way addresses are written
+        (
+            "2450 kelly dr apt 5c philadelphia pa 19130",
+            Address("2450 Kelly Dr", "Apt 5C", "Philadelphia", "PA", "19130"),
+        ),
+        (
+            "100 w 1st st, los angeles, ca 90012",
+            Address("100 W 1st St", "", "Los Angeles", "CA", "90012"),
+        ),
         ("my address changed", None),
     ],
 )
@@ -383,6 +461,8 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("the keyboard in tactile please, everything else the same", ["k1"], []),
         ("the thermostat goes back, the rest of the order is fine", ["s1"], []),
         ("the keyboard is great, no complaints. but the red shirt shrank", ["t2"], []),
+        # "that's all of them" closes the list; it does not pick every item
+        ("the keyboard and the blue shirt. That's all of them.", ["k1", "t1"], []),
     ],
 )
 def test_items_by_description(text: str, chosen: list[str], ambiguous: list[str]) -> None:

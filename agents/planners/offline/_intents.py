@@ -207,6 +207,8 @@ def spell_fix(text: str) -> str:
         if lowered in _VOCABULARY or lowered in _REAL_WORDS:
             return word
         for known in _VOCABULARY:
+            if lowered.startswith(known):
+                return word  # an inflection ("changed", "returns"), not a typo
             if known[0] == lowered[0] and _one_edit_apart(lowered, known):
                 return known
         return word

@@ -8,6 +8,8 @@ yes; a decline, a denial or a tool error comes back here as the latest event of 
 
 from __future__ import annotations
 
+import re
+
 from agents.planners.offline._addresses import default_address, ship_elsewhere
 from agents.planners.offline._changes import change_items, change_payment
 from agents.planners.offline._common import Playbook, Result
@@ -76,8 +78,16 @@ def _read_with_status(ctx: Context, task: Task) -> None:
     named = set().union(*(cued_intents(text) for text in task.texts))
     if task.intent in named:
         return
-    if other in named or task.runner_up in FAMILY[other]:
+    leans = bool(_ITEM_CHANGE.search(task.text)) and other in FAMILY["exchange"]
+    if other in named or task.runner_up in FAMILY[other] or leans:
         task.intent = other
+
+
+# Words of an item change: "the blue one", "whatever the difference is".
+_ITEM_CHANGE = re.compile(
+    r"\b(?:price\s+)?difference\b|\b(?:the|a|an)\s+(?:[\w-]+\s+){1,3}(?:one|version|model)\b",
+    re.IGNORECASE,
+)
 
 
 def outcome_kind(result: Result) -> OutcomeKind | None:

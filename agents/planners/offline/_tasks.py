@@ -593,9 +593,7 @@ def _request(
         and not any(cued_intents(text) for text in previous.texts)
     )
     refers_back = (
-        not named
-        and _REFERS_BACK.search(clause)
-        and len(words(clause)) <= (10 if context else 16)
+        not named and _REFERS_BACK.search(clause) and len(words(clause)) <= (10 if context else 16)
     )
     if previous is not None and scene and refers_back:
         previous.intent = intent
