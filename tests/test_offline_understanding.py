@@ -463,6 +463,8 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("the keyboard is great, no complaints. but the red shirt shrank", ["t2"], []),
         # "that's all of them" closes the list; it does not pick every item
         ("the keyboard and the blue shirt. That's all of them.", ["k1", "t1"], []),
+        # one payment method "for everything" is not every item
+        ("return the keyboard, same visa for everything", ["k1"], []),
     ],
 )
 def test_items_by_description(text: str, chosen: list[str], ambiguous: list[str]) -> None:

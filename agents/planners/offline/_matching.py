@@ -267,6 +267,12 @@ _NOTHING_MORE = re.compile(
     r"\bthat'?s\s+(?:all|everything|it)(?:\s+of\s+them)?(?:\s+(?:i\s+need|for\s+now))?\b",
     re.IGNORECASE,
 )
+# "same visa for everything": one payment method for every request, not every item.
+_PAYS_FOR_ALL = re.compile(
+    r"\b(?:visa|mastercard|amex|discover|card|paypal|method|account)\s+(?:\w+\s+){0,2}?"
+    r"(?:for|on)\s+(?:everything|all\s+of\s+(?:it|them))\b",
+    re.IGNORECASE,
+)
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?;])\s+|\s*[()]\s*|,?\s+\bbut\b\s+|,\s*(?:and\s+|so\s+)?(?:please\s+)?"
     r"(?=(?:return|send|exchange|swap|change|switch|cancel|refund|replace)\b)",
@@ -316,7 +322,7 @@ def select_items(
     """
     if not items:
         return ItemChoice()
-    text = _NOTHING_MORE.sub(" ", _SAME_ELSE.sub(" ", text))
+    text = _PAYS_FOR_ALL.sub(" ", _NOTHING_MORE.sub(" ", _SAME_ELSE.sub(" ", text)))
     acting, keeping = _split_kept(text)
     if not keeping or not acting.strip():
         return _select(text, items, embedder)
