@@ -36,7 +36,8 @@ from agents.planners.offline._intents import (
     split_clauses,
 )
 from agents.planners.offline._matching import choose_variant, select_items
-from agents.planners.offline._tasks import _KEEPS, _identity_only, _narrative
+from agents.planners.offline._reading import Conversation
+from agents.planners.offline._tasks import _KEEPS, _identity_only, _narrative, build_tasks
 from agents.planners.offline._third_party import third_party_request
 
 # -- intents -----------------------------------------------------------------------------------
@@ -195,6 +196,10 @@ def test_typos_of_request_words_are_fixed_and_real_words_kept(text: str, expecte
         ("is the one they sell at Best Buy better?", {"out_of_scope"}, set()),
         ("my pending order should ship there too", {"modify_address"}, set()),
         ("refund it to my discover card please", {"return"}, set()),
+        ("Also, when is the tablet I ordered going to show up?", {"order_status"}, set()),
+        ("i need my order sent to my moms house insted", {"modify_address"}, set()),
+        ("All my next packages must arrive to the new home", {"change_default_address"}, set()),
+        ("Could I get my money back for the two of them?", {"return"}, set()),
     ],
 )
 def test_requests_named_outright(clause: str, named: set[str], not_named: set[str]) -> None:
@@ -222,6 +227,39 @@ def test_a_request_named_only_to_rule_it_out_loses_its_votes(planner: OfflinePla
 )
 def test_who_the_customer_is_opens_no_request(clause: str, expected: bool) -> None:
     assert _identity_only(clause) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # an announcement of requests to come gives its order id to them
+        ("Two changes to order #W1234567 please. Cancel it, I ordered it by mistake.", ["cancel"]),
+        # "It's the puzzle." names a thing; it asks for nothing
+        ("It's the jigsaw puzzle.", []),
+        # another shop's parcel is not this shop's business...
+        (
+            "My Amazon package says delivered but it's not here. Tracking is TBA305612884700. "
+            "Can you look into it and get me a refund?",
+            ["out_of_scope"],
+        ),
+        # ...but a request about our order still is
+        ("I found it cheaper on Amazon, please cancel #W1234567", ["cancel"]),
+        # an unsure lean gives way to the request named outright
+        (
+            "The grinder on the coffee maker is so loud it wakes the house. I would like to "
+            "return only the coffee maker, please.",
+            ["return"],
+        ),
+    ],
+)
+def test_requests_read_from_one_message(
+    planner: OfflinePlanner, message: str, expected: list[str]
+) -> None:
+    state: dict[str, Any] = {"trace": [{"kind": "customer", "text": message}]}
+    board = build_tasks(Conversation(state), planner.classify)  # type: ignore[arg-type]
+    assert [task.intent for task in board.tasks] == expected
+    if expected == ["cancel"] and "Two changes" in message:
+        assert board.tasks[0].order_ids == ["#W1234567"]
 
 
 def test_what_stays_as_it_is_opens_no_request() -> None:
@@ -318,6 +356,10 @@ def test_emails_names_and_zip_codes() -> None:
         # a method named only to rule it out is not the one meant
         ("onto my gift card rather than the visa", PaymentRef(kind="gift_card")),
         (
+            "Instead of putting the money back on my visa, could it go onto my gift card?",
+            PaymentRef(kind="gift_card"),
+        ),
+        (
             "my Mastercard ending 1710 instead of the Visa",
             PaymentRef(kind="credit_card", brand="mastercard", last_four="1710"),
         ),
@@ -333,6 +375,8 @@ def test_payment_methods_as_customers_name_them(text: str, expected: PaymentRef 
     ("text", "expected"),
     [
         ("I ordered it by mistake", "ordered by mistake"),
+        ("I placed the same order twice", "ordered by mistake"),
+        ("I do NOT need yours anymore. I shouldn't have to ask twice.", "no longer needed"),
         ("accidentally bought two", "ordered by mistake"),
         ("oops, wrong size", "ordered by mistake"),
         ("I don't need it anymore", "no longer needed"),
@@ -418,6 +462,16 @@ def test_dont_know() -> None:
             "100 w 1st st, los angeles, ca 90012",
             Address("100 W 1st St", "", "Los Angeles", "CA", "90012"),
         ),
+        (
+            "812 Spruce St apt 4F, Philadelphia PA 19107",
+            Address("812 Spruce St", "Apt 4F", "Philadelphia", "PA", "19107"),
+        ),
+        # a number earlier in the sentence is not the street
+        (
+            "my order with the 2 air purifiers sent to my moms house, its 77 Canyon Rd, Sandy, "
+            "UT 84092, USA.",
+            Address("77 Canyon Rd", "", "Sandy", "UT", "84092"),
+        ),
         ("my address changed", None),
     ],
 )
@@ -465,6 +519,8 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("the keyboard and the blue shirt. That's all of them.", ["k1", "t1"], []),
         # one payment method "for everything" is not every item
         ("return the keyboard, same visa for everything", ["k1"], []),
+        ("the keyboard in tactile, same backlight and everything", ["k1"], []),
+        ("the keyboard in tactile? Everything else about it can stay the same.", ["k1"], []),
     ],
 )
 def test_items_by_description(text: str, chosen: list[str], ambiguous: list[str]) -> None:

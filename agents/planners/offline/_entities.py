@@ -199,7 +199,9 @@ _ORIGINAL = re.compile(
 # A method named only to be ruled out: "rather than the visa", "instead of PayPal", "Not a
 # gift card.", "not to my amex".
 _RULED_OUT = re.compile(
-    r"\b(?:instead\s+of|rather\s+than|other\s+than|not|than|except)\s+(?:on\s+|to\s+|onto\s+|"
+    r"\b(?:(?:instead\s+of|rather\s+than)\s+(?:(?:putting|sending|paying|refunding|getting|"
+    r"having|the|money|it|them|back)\s+){0,4}|(?:other\s+than|not|than|except)\s+)"
+    r"(?:on\s+|to\s+|onto\s+|"
     r"with\s+)?(?:the\s+|my\s+|a\s+|an\s+|that\s+)?(?:old\s+|current\s+)?(?:american\s+express|"
     r"amex|visa|master\s*card|discover|pay\s*pal|gift\s*-?\s*cards?|gc|store\s+credit|"
     r"(?:credit\s+|debit\s+)?card)(?:\s+card)?(?:\s+(?:ending|ends)(?:\s+in)?\s+\d{4})?",
@@ -240,7 +242,7 @@ def payment_ref(text: str) -> PaymentRef | None:
 _MISTAKE = re.compile(
     r"\b(?:mistake|mistaken(?:ly)?|by\s+accident|accident(?:al(?:ly)?)?|didn'?t\s+mean|"
     r"did\s+not\s+mean|wrong\s+(?:item|order|thing|product|one|size|colou?r|model)|"
-    r"ordered\s+(?:the\s+)?wrong|duplicate|ordered\s+(?:it\s+)?twice|twice|"
+    r"ordered\s+(?:the\s+)?wrong|duplicate|(?:ordered|bought|placed)\s+(?:\w+\s+){0,3}twice|"
     r"unintentional(?:ly)?|mis-?click(?:ed)?|clicked\s+(?:the\s+wrong|by)|error|erroneous(?:ly)?|"
     r"oops)\b",
     re.IGNORECASE,
@@ -429,14 +431,27 @@ def parse_address(text: str) -> Address | None:
     apt 5c philadelphia" -> "2450 Kelly Dr", "Apt 5C", "Philadelphia").
     """
     address = _read_address(text)
+    if address is not None and len(address.address1.split()) > _STREET_WORDS:
+        # "my order with the 2 air purifiers sent to 77 Canyon Rd, ...": the street is the
+        # later number.
+        for start in _NUMBER_START.finditer(text):
+            later = _read_address(text[start.start() :]) if start.start() > 0 else None
+            if later is not None and len(later.address1.split()) <= _STREET_WORDS:
+                address = later
+                break
     if address is None:
         return None
     return replace(
         address,
         address1=_capitalised(address.address1),
-        address2=_capitalised(address.address2),
+        address2=_UNIT_WORD.sub(lambda m: m.group().capitalize(), _capitalised(address.address2)),
         city=_capitalised(address.city),
     )
+
+
+_STREET_WORDS = 6
+_NUMBER_START = re.compile(r"\b\d+[A-Za-z]?\s+[A-Za-z]")
+_UNIT_WORD = re.compile(r"^(?:apt|apartment|suite|ste|unit|fl|floor|room|rm|bldg|building)\b")
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)

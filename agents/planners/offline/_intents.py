@@ -33,6 +33,7 @@ __all__ = [
     "cued_intents",
     "examples_digest",
     "load_examples",
+    "names_another_shop",
     "split_clauses",
 ]
 
@@ -62,6 +63,11 @@ EXAMPLES_FILE = "intents.yaml"
 _K = 7
 _CUE_BONUS = 0.6
 
+_OTHER_SHOPS = (
+    r"\b(?:amazon|best\s*buy|walmart|costco|ebay|(?:at|from)\s+target|competitors?|"
+    r"(?:another|other)\s+(?:store|shop|retailer|website|site)s?)\b"
+)
+
 # Words that name a request outright. They add to the neighbours' votes, so that a clause
 # like "can I return the jeans, they don't fit" is not pulled to "exchange" by its topic.
 _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
@@ -70,7 +76,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\breturn(?:ing)?\b(?!ed\b)|\b(?:send|give)\s+(?:\w+\s+){0,3}back\b|"
         r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b|"
         r"\brefund\s+(?:it|them|this|that|the\s+\w+(?:\s+\w+)?)\s+(?:to|on|onto)\s+(?:my|the)\b|"
-        r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,4}(?:my\s+)?money\s+back\b",
+        r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,6}(?:my\s+)?money\s+back\b|"
+        r"\bget\s+(?:my|the|our)\s+money\s+back\s+(?:for|on)\s+(?:the|my|it|them|both|this|these)\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
     ("cancel", r"(?<!noise\s)(?<!noise-)\bcancel(?!l?ed)\w*|\bcancle\b"),
@@ -78,7 +85,9 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "order_status",
         r"\btrack(?:ing)?\b|\bwhere(?:'s|\s+is)\s+my\s+(?:order|package|parcel)|"
         r"\b(?:has|did|is)\s+(?:it|my\s+\w+|the\s+\w+)\s+(?:ship|shipped|arrive|arrived|"
-        r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order",
+        r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order|"
+        r"\bwhen\s+(?:is|are|will|does|do)\s+(?:\w+\s+){0,8}?(?:show\s+up|arrive|get\s+here|"
+        r"be\s+delivered|turn\s+up)\b",
     ),
     (
         "refund_status",
@@ -99,14 +108,18 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:reroute|re-route|redirect|divert)\w*|\bin\s+transit\b|"
         # "can you send it there instead?", "deliver the parcel to my office"
         r"\b(?:send|deliver|bring|ship)\s+(?:it|them|the\s+(?:\w+\s+)?(?:parcel|package|order))"
-        r"\s+(?:\w+\s+){0,3}?(?:instead|elsewhere|to\s+(?:my|our)\s+(?:\w+\s+)?"
+        r"\s+(?:[\w']+\s+){0,5}?(?:instead|elsewhere|to\s+(?:my|our)\s+(?:\w+\s+)?"
         r"(?:office|work|workplace))\b",
     ),
     (
         # "... and my pending order should ship there too", "make sure the order goes there"
         "modify_address",
         r"\b(?:ship|ships|shipped|go|goes|sent|deliver(?:ed)?|arrive|come)\s+(?:\w+\s+){0,2}?"
-        r"(?:there|to\s+(?:that|the\s+new|my\s+new|this|the\s+same)\s+(?:address|place))\b",
+        r"(?:there|to\s+(?:that|the\s+new|my\s+new|this|the\s+same)\s+(?:address|place))\b|"
+        # "sent to my mom's house instead", "go straight to my local bike shop"
+        r"\b(?:send|sent|ship|shipped|deliver(?:ed)?|go|come)\s+(?:[\w']+\s+){0,8}?to\s+(?:my|our)\s+"
+        r"(?:[\w']+\s+){0,2}?(?:house|home|place|apartment|flat|office|work|shop|store)\b"
+        r"(?:\s+instead)?",
     ),
     (
         "modify_items",
@@ -114,12 +127,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"(?:[\w#-]+\s+){0,4}?(?:to|for|into)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?"
         r"(?:one|version|model|setting|variant|size|colou?r|type)\b",
     ),
-    (
-        # Other shops' products and prices: "is the one they sell at Best Buy better?"
-        "out_of_scope",
-        r"\b(?:amazon|best\s*buy|walmart|costco|ebay|(?:at|from)\s+target|competitors?|"
-        r"(?:another|other)\s+(?:store|shop|retailer|website|site)s?)\b",
-    ),
+    # Other shops' products, prices and parcels: "is the one they sell at Best Buy better?"
+    ("out_of_scope", _OTHER_SHOPS),
     (
         "unsupported",
         r"\bcompensat\w*|\binvestigat\w*|\bfile\s+a\s+(?:claim|complaint)\b",
@@ -127,7 +136,9 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
     (
         "change_default_address",
         r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
-        r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b",
+        r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b|"
+        r"\b(?:change|update)\b.*\b(?:in|on)\s+my\s+(?:profile|account)\b|"
+        r"\ball\s+(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b",
     ),
 )
 _CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
@@ -148,6 +159,14 @@ def _names(cue: re.Pattern[str], clause: str) -> bool:
     return any(not _NEGATED.search(clause[: m.start()]) for m in cue.finditer(clause))
 
 
+_OTHER_SHOP = re.compile(_OTHER_SHOPS, re.IGNORECASE)
+
+
+def names_another_shop(text: str) -> bool:
+    """Whether the text names another shop ("my Amazon package", "at Best Buy")."""
+    return bool(_OTHER_SHOP.search(text))
+
+
 def _ruled_out(clause: str) -> frozenset[Intent]:
     """The intents a clause names only to rule out ("I don't want a return")."""
     clause = spell_fix(clause)
@@ -166,6 +185,7 @@ _VOCABULARY = (
     "return", "returning", "cancel", "cancelled", "exchange", "refund", "address", "delivery",
     "delivered", "package", "shipping", "shipped", "payment", "tracking", "default", "reroute",
     "received", "replace", "modify", "account", "change", "order", "human", "person",
+    "instead",
 )  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z]{4,}")
 
@@ -250,7 +270,7 @@ _OPENERS = (
     r"i|i'd|i'm|i'll|im|id|also|please|pls|can|could|would|will|cancel|return|exchange|"
     r"change|update|modify|track|where|what|when|how|send|reroute|redirect|refund|switch|swap|"
     r"replace|tell|let|check|help|need|want|get|give|then|and|is|has|did|do|use|pay|ship|"
-    r"connect|transfer|talk|speak|make\s+sure|"
+    r"connect|transfer|talk|speak|make|"
     r"my\s+(?:\w+\s+)?(?:refund|package|parcel|order|default|address)"
 )
 _JOIN = re.compile(

@@ -257,11 +257,14 @@ def _segment_scores(
 
 # "everything else the same": the other options of the item, not every item of the order.
 _SAME_ELSE = re.compile(
-    r"\b(?:(?:keep\s+|with\s+)?(?:everything|all)\s+else\s+(?:is\s+|stays?\s+|can\s+stay\s+)?"
+    r"\b(?:(?:keep\s+|with\s+)?(?:everything|all)\s+else\s+(?:about\s+(?:it|them)\s+)?"
+    r"(?:is\s+|stays?\s+|can\s+stay\s+|should\s+stay\s+|remains?\s+|can\s+remain\s+)?"
     r"(?:the\s+)?(?:same|unchanged|as\s+(?:it\s+)?is|fine)|(?:keep\s+)?"
     r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else)\b",
     re.IGNORECASE,
 )
+# "same silicone strap and everything": the rest of the item stays, not every item.
+_SAME_AND_ALL = re.compile(r"(\bsame\b[^.?!;]*?)\s+and\s+everything\b", re.IGNORECASE)
 # "That's all of them", "that's everything": the list is complete, not "every item".
 _NOTHING_MORE = re.compile(
     r"\bthat'?s\s+(?:all|everything|it)(?:\s+of\s+them)?(?:\s+(?:i\s+need|for\s+now))?\b",
@@ -322,6 +325,7 @@ def select_items(
     """
     if not items:
         return ItemChoice()
+    text = _SAME_AND_ALL.sub(r"\1", text)
     text = _PAYS_FOR_ALL.sub(" ", _NOTHING_MORE.sub(" ", _SAME_ELSE.sub(" ", text)))
     acting, keeping = _split_kept(text)
     if not keeping or not acting.strip():

@@ -32,6 +32,7 @@ from agents.planners.offline._intents import (
     Intent,
     Prediction,
     cued_intents,
+    names_another_shop,
     split_clauses,
 )
 from agents.planners.offline._reading import Conversation, CustomerMessage, Event
@@ -54,6 +55,9 @@ _LEAN = 0.22
 """From this confidence the best clause of a message naming an order opens its request."""
 CONFIDENT = 0.55
 """From this confidence a clause in an answer opens a new request of another kind."""
+_OUTRANKED = 0.65
+"""Below this confidence, a clause that names no request gives way to a later clause of the
+same message that names one outright."""
 _SURE = 0.45
 """Below this confidence, a clause that names no request only sets the scene for a later
 clause that names one and refers back to it."""
@@ -319,6 +323,13 @@ _IDENTITY_WORDS = frozenset(
         "name's", "zip", "zipcode", "code", "postal", "email", "here", "and", "from", "speaking",
     }
 )  # fmt: skip
+_PREAMBLE = re.compile(
+    r"^\s*(?:hi|hello|hey)?[,!]?\s*(?:i\s+have\s+|i'?ve\s+got\s+)?(?:two|2|three|3|a\s+couple\s+(?:of\s+)?|"
+    r"couple\s+(?:of\s+)?|a\s+few|few|several)\s+(?:things|changes|requests|questions|issues)\b"
+    r"[^.?!]{0,40}[.?!]?\s*$",
+    re.IGNORECASE,
+)
+"""A clause that only announces the requests to come ("Two changes to order #W1 please.")."""
 _KEEPS = re.compile(
     r"\b(?:leave|keep)\s+(?:it|them|the\s+order|my\s+order|the\s+rest|everything|things)\s+"
     r"(?:as\s+(?:it\s+is|they\s+are|is)|alone|the\s+same|unchanged)\b|"
@@ -326,6 +337,18 @@ _KEEPS = re.compile(
     re.IGNORECASE,
 )
 """What the customer keeps as it is ("leave the order as it is", "please don't cancel it")."""
+
+
+_BARE = re.compile(
+    r"^\s*(?:it'?s|it\s+is|that'?s|that\s+is|they'?re|they\s+are|i\s+mean)\s+(?:the|my|a|an)\s+"
+    r"[^.?!,;]*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _bare_mention(clause: str) -> bool:
+    """A clause that only names a thing ("It's the jigsaw puzzle."): an answer, no request."""
+    return bool(_BARE.search(clause)) and not cued_intents(clause) and not order_ids(clause)
 
 
 def _identity_only(clause: str) -> bool:
@@ -430,6 +453,13 @@ def _message(
     elif message.asked and open_tasks:
         owner = open_tasks[0]
     clauses = split_clauses(message.text) or [message.text]
+    if owner is None and _about_another_shop(message.text, clauses):
+        # "My Amazon package says delivered, can you look into it?": not this shop's order.
+        task = Task(intent="out_of_scope", start=message.index, confidence=1.0)
+        for clause in clauses:
+            task.add(clause)
+        board.tasks.append(task)
+        return
     understood = False
     created: list[Task] = []
     waiting: list[str] = []
@@ -472,7 +502,12 @@ def _message(
             assert target is not None
             target.add(clause, bare_order=True)
             continue
-        if _identity_only(clause) or _KEEPS.search(clause):
+        if _PREAMBLE.search(clause) and not cued_intents(clause):
+            # "Two changes to order #W1 please.": its order id goes to the requests that follow.
+            understood = True
+            waiting.append(clause)
+            continue
+        if _identity_only(clause) or _KEEPS.search(clause) or _bare_mention(clause):
             # "This is Nora Khan, zip 37220.", "No, leave the order as it is.": who the
             # customer is, or what stays as it is, is no request.
             understood = True
@@ -508,6 +543,7 @@ def _message(
             target.add(clause)
             continue
         waiting.append(clause)
+    _share_the_address(created, clauses)
     if (
         not created
         and owner is None
@@ -527,6 +563,36 @@ def _message(
         board.loose.extend(waiting)
     if not understood and yes_no(message.text) is None and not message.after_confirmation:
         board.not_understood.append(message.index)
+
+
+_ACTS: frozenset[Intent] = frozenset(
+    {"cancel", "return", "exchange", "modify_items", "modify_payment", "modify_address", "reroute"}
+)
+
+
+def _about_another_shop(text: str, clauses: list[str]) -> bool:
+    """A message about another shop's order: it names one, and none of ours or an action.
+
+    "I found it cheaper on Amazon, cancel my order" is still a cancellation.
+    """
+    if not names_another_shop(text) or order_ids(text):
+        return False
+    return not any(cued_intents(clause) & _ACTS for clause in clauses)
+
+
+def _share_the_address(created: list[Task], clauses: list[str]) -> None:
+    """Give the one address of a message to its address requests that lack one.
+
+    "Can you send the lamp that's on its way to my new place, and make that my address on
+    the account too? 3300 Guadalupe St, ..." is two requests and one address.
+    """
+    given = [clause for clause in clauses if parse_address(clause)]
+    if len({parse_address(clause) for clause in given}) != 1:
+        return
+    for task in created:
+        if task.intent in _ADDRESSES and not any(parse_address(t) for t in task.texts):
+            task.texts.append(given[0])
+            task.asked.append(frozenset())
 
 
 _DID = re.compile(
@@ -584,18 +650,28 @@ def _request(
     # for its own thing outright: "Where is my order? Can you cancel it?").
     # So does a clause that named no request and read unsure ("Both jackets are way too warm.
     # I'd like to return the two of them.").
+    # A clause that names its request outright also outranks an unsure one before it that
+    # named none ("The grinder is so loud. I'd like to return only the coffee maker.").
     context = previous is not None and previous.intent in _CONTEXT
-    unsure = previous is not None and previous.confidence < _SURE and bool(cued_intents(clause))
+    cued_now = bool(cued_intents(clause))
+    unsure = previous is not None and previous.confidence < _SURE and cued_now
+    outranked = (
+        previous is not None
+        and cued_now
+        and previous.confidence < _OUTRANKED
+        and not (named and previous.order_ids and named[0] not in previous.order_ids)
+        and not any(parse_address(text) for text in previous.texts)  # its own address
+    )
     scene = (
         previous is not None
-        and (context or unsure)
+        and (context or unsure or outranked)
         and intent not in _CONTEXT
         and not any(cued_intents(text) for text in previous.texts)
     )
     refers_back = (
         not named and _REFERS_BACK.search(clause) and len(words(clause)) <= (10 if context else 16)
     )
-    if previous is not None and scene and refers_back:
+    if previous is not None and scene and (refers_back or outranked):
         previous.intent = intent
         previous.confidence = prediction.confidence
         previous.runner_up = prediction.runner_up
