@@ -28,6 +28,7 @@ from agents.planners.offline._entities import (
     yes_no,
     zip_codes,
 )
+from agents.planners.offline._flows import latest_payment_ref
 from agents.planners.offline._intents import (
     INTENTS,
     cued_intents,
@@ -37,7 +38,7 @@ from agents.planners.offline._intents import (
 )
 from agents.planners.offline._matching import choose_variant, select_items
 from agents.planners.offline._reading import Conversation
-from agents.planners.offline._tasks import _KEEPS, _identity_only, _narrative, build_tasks
+from agents.planners.offline._tasks import _KEEPS, Task, _identity_only, _narrative, build_tasks
 from agents.planners.offline._third_party import third_party_request
 
 # -- intents -----------------------------------------------------------------------------------
@@ -200,6 +201,17 @@ def test_typos_of_request_words_are_fixed_and_real_words_kept(text: str, expecte
         ("i need my order sent to my moms house insted", {"modify_address"}, set()),
         ("All my next packages must arrive to the new home", {"change_default_address"}, set()),
         ("Could I get my money back for the two of them?", {"return"}, set()),
+        ("Any idea where that parcel is right now?", {"order_status"}, set()),
+        ("Can you stop it before it ships?", {"cancel"}, set()),
+        ("I'd like them to go directly to her house", {"modify_address"}, set()),
+        (
+            "Everything should be coming to my new place from now on",
+            {"change_default_address"},
+            set(),
+        ),
+        ("Put whatever extra it costs on my Amex", {"modify_items"}, set()),
+        ("did I actually get the difference refunded?", set(), {"modify_items"}),
+        ("Can I deduct my home office on my taxes?", {"out_of_scope"}, set()),
     ],
 )
 def test_requests_named_outright(clause: str, named: set[str], not_named: set[str]) -> None:
@@ -356,6 +368,10 @@ def test_emails_names_and_zip_codes() -> None:
         # a method named only to rule it out is not the one meant
         ("onto my gift card rather than the visa", PaymentRef(kind="gift_card")),
         (
+            "put it on my visa ending 8062. NOT the 7933 one",
+            PaymentRef(kind="credit_card", brand="visa", last_four="8062"),
+        ),
+        (
             "Instead of putting the money back on my visa, could it go onto my gift card?",
             PaymentRef(kind="gift_card"),
         ),
@@ -463,6 +479,10 @@ def test_dont_know() -> None:
             Address("100 W 1st St", "", "Los Angeles", "CA", "90012"),
         ),
         (
+            "5120 N Sheridan Rd, apartment 1105, Chicago IL 60640",
+            Address("5120 N Sheridan Rd", "Apt 1105", "Chicago", "IL", "60640"),
+        ),
+        (
             "812 Spruce St apt 4F, Philadelphia PA 19107",
             Address("812 Spruce St", "Apt 4F", "Philadelphia", "PA", "19107"),
         ),
@@ -519,6 +539,8 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("the keyboard and the blue shirt. That's all of them.", ["k1", "t1"], []),
         # one payment method "for everything" is not every item
         ("return the keyboard, same visa for everything", ["k1"], []),
+        # items that say which order it is are not the ones to change
+        ("the order with the keyboard and the thermostat: the keyboard in tactile", ["k1"], []),
         ("the keyboard in tactile, same backlight and everything", ["k1"], []),
         ("the keyboard in tactile? Everything else about it can stay the same.", ["k1"], []),
     ],
@@ -654,3 +676,14 @@ def test_fingerprint_names_the_examples_and_the_code(tmp_path: Path) -> None:
     assert printed["planner"] == "offline"
     assert len(printed["examples"]) == 16 and len(printed["code"]) == 12
     assert printed == OfflinePlanner(cache_dir=tmp_path).fingerprint()
+
+
+def test_a_vague_card_does_not_undo_the_card_named_before() -> None:
+    task = Task(intent="modify_payment", start=0)
+    task.add("pls put the payment for #W9314587 on my visa ending 8062.")
+    task.add("NOT the 7933 one, that card is about to expire")
+    assert latest_payment_ref(task) == PaymentRef(
+        kind="credit_card", brand="visa", last_four="8062"
+    )
+    task.add("actually use my gift card")
+    assert latest_payment_ref(task) == PaymentRef(kind="gift_card")

@@ -209,6 +209,13 @@ _RULED_OUT = re.compile(
 )
 
 
+_RULED_OUT_DIGITS = re.compile(
+    r"\b(?:not|rather\s+than|instead\s+of|other\s+than)\s+(?:the\s+)?(?:one\s+|card\s+)?"
+    r"(?:ending\s+(?:in\s+)?)?\d{4}(?:\s+(?:one|card))?\b",
+    re.IGNORECASE,
+)
+
+
 def payment_ref(text: str) -> PaymentRef | None:
     """The payment method the customer names, if any.
 
@@ -217,7 +224,7 @@ def payment_ref(text: str) -> PaymentRef | None:
     card" -> any credit card (resolved against the account). A method ruled out ("the gift
     card rather than the visa", "not a gift card") is not the one named.
     """
-    text = _RULED_OUT.sub(" ", text)
+    text = _RULED_OUT_DIGITS.sub(" ", _RULED_OUT.sub(" ", text))
     method = _METHOD_ID.search(text)
     if method:
         return PaymentRef(kind="id", method_id=method.group(1))
@@ -444,14 +451,25 @@ def parse_address(text: str) -> Address | None:
     return replace(
         address,
         address1=_capitalised(address.address1),
-        address2=_UNIT_WORD.sub(lambda m: m.group().capitalize(), _capitalised(address.address2)),
+        address2=_UNIT_WORD.sub(_unit_word, _capitalised(address.address2)),
         city=_capitalised(address.city),
     )
 
 
 _STREET_WORDS = 6
+_UNIT_SHORT = {"apartment": "Apt"}
+
+
+def _unit_word(match: re.Match[str]) -> str:
+    """A unit word as addresses keep it: "apt" -> "Apt", "apartment" -> "Apt" (USPS)."""
+    word = match.group()
+    return _UNIT_SHORT.get(word.lower(), word.capitalize())
+
+
 _NUMBER_START = re.compile(r"\b\d+[A-Za-z]?\s+[A-Za-z]")
-_UNIT_WORD = re.compile(r"^(?:apt|apartment|suite|ste|unit|fl|floor|room|rm|bldg|building)\b")
+_UNIT_WORD = re.compile(
+    r"^(?:apt|apartment|suite|ste|unit|fl|floor|room|rm|bldg|building)\b", re.IGNORECASE
+)
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)

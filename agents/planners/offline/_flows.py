@@ -308,8 +308,12 @@ def latest_payment_ref(task: Task) -> PaymentRef | None:
     found: PaymentRef | None = None
     for text in task.texts:
         ref = payment_ref(text)
-        if ref is not None:
-            found = ref
+        if ref is None:
+            continue
+        vague = ref.kind == "credit_card" and ref.brand is None and ref.last_four is None
+        if vague and found is not None and found.kind == "credit_card":
+            continue  # "that card is about to expire" does not undo "my visa ending 8062"
+        found = ref
     return found
 
 

@@ -61,6 +61,7 @@ REQUESTS: frozenset[Intent] = frozenset(INTENTS) - {"greeting"}
 
 EXAMPLES_FILE = "intents.yaml"
 _K = 7
+_OUT_OF_SCOPE = INTENTS.index("out_of_scope")
 _CUE_BONUS = 0.6
 
 _OTHER_SHOPS = (
@@ -80,14 +81,20 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\bget\s+(?:my|the|our)\s+money\s+back\s+(?:for|on)\s+(?:the|my|it|them|both|this|these)\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
-    ("cancel", r"(?<!noise\s)(?<!noise-)\bcancel(?!l?ed)\w*|\bcancle\b"),
+    (
+        "cancel",
+        r"(?<!noise\s)(?<!noise-)\bcancel(?!l?ed)\w*|\bcancle\b|"
+        r"\bstop\s+(?:it|them|the\s+order|my\s+order)\s+(?:before|from)\b|\bcall\s+off\b",
+    ),
     (
         "order_status",
         r"\btrack(?:ing)?\b|\bwhere(?:'s|\s+is)\s+my\s+(?:order|package|parcel)|"
         r"\b(?:has|did|is)\s+(?:it|my\s+\w+|the\s+\w+)\s+(?:ship|shipped|arrive|arrived|"
         r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order|"
         r"\bwhen\s+(?:is|are|will|does|do)\s+(?:\w+\s+){0,8}?(?:show\s+up|arrive|get\s+here|"
-        r"be\s+delivered|turn\s+up)\b",
+        r"be\s+delivered|turn\s+up)\b|\bstill\s+waiting\s+(?:on|for)\b|"
+        r"\bwhere\s+(?:that|the|my|this|our)\s+(?:\w+\s+)?(?:parcel|package|order|shipment|box)\s+"
+        r"(?:is|are|has\s+got\s+to)\b",
     ),
     (
         "refund_status",
@@ -117,7 +124,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:ship|ships|shipped|go|goes|sent|deliver(?:ed)?|arrive|come)\s+(?:\w+\s+){0,2}?"
         r"(?:there|to\s+(?:that|the\s+new|my\s+new|this|the\s+same)\s+(?:address|place))\b|"
         # "sent to my mom's house instead", "go straight to my local bike shop"
-        r"\b(?:send|sent|ship|shipped|deliver(?:ed)?|go|come)\s+(?:[\w']+\s+){0,8}?to\s+(?:my|our)\s+"
+        r"\b(?:send|sent|ship|shipped|deliver(?:ed)?|go|come)\s+(?:[\w']+\s+){0,8}?to\s+"
+        r"(?:my|our|her|his|their|a\s+friend'?s|my\s+friend'?s)\s+"
         r"(?:[\w']+\s+){0,2}?(?:house|home|place|apartment|flat|office|work|shop|store)\b"
         r"(?:\s+instead)?",
     ),
@@ -125,10 +133,23 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "modify_items",
         r"\b(?:change|switch|swap|modify|update|upgrade|downgrade)\s+(?:the|my)\s+"
         r"(?:[\w#-]+\s+){0,4}?(?:to|for|into)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,3}?"
-        r"(?:one|version|model|setting|variant|size|colou?r|type)\b",
+        r"(?:one|version|model|setting|variant|size|colou?r|type)\b|"
+        r"\b(?:change|switch|swap)\s+(?:it|them|this|that)\s+(?:to|for|into)\s+(?:the|a|an)\s+"
+        r"(?:[\w-]+\s+){0,4}?(?:one|version|model|variant)\b|"
+        r"\b(?:like|want|need|prefer|get)\s+the\s+(?:[\w-]+\s+){0,4}?(?:version|model|variant)\s+"
+        r"(?:of\s+the\s+same\s+\w+\s+)?instead\b|"
+        # a price difference is an item change's: "put whatever extra it costs on my Amex"
+        r"\b(?:charge|put|pay|bill|cover)\b[^.?!]{0,30}?\b(?:the|any|whatever(?:\s+the)?)\s+"
+        r"(?:price\s+)?difference\b|\bwhatever\s+(?:extra|more)\s+it\s+costs\b",
     ),
     # Other shops' products, prices and parcels: "is the one they sell at Best Buy better?"
     ("out_of_scope", _OTHER_SHOPS),
+    (
+        # advice that is not the shop's to give
+        "out_of_scope",
+        r"\bmy\s+taxes\b|\bdeduct(?:ible|ion)?\b|\btax\s+(?:return|advice)\b|"
+        r"\b(?:legal|medical|financial|investment)\s+advice\b",
+    ),
     (
         "unsupported",
         r"\bcompensat\w*|\binvestigat\w*|\bfile\s+a\s+(?:claim|complaint)\b",
@@ -138,7 +159,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
         r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b|"
         r"\b(?:change|update)\b.*\b(?:in|on)\s+my\s+(?:profile|account)\b|"
-        r"\ball\s+(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b",
+        r"\ball\s+(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b|"
+        r"\bfrom\s+now\s+on\b",
     ),
 )
 _CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
@@ -420,6 +442,10 @@ class IntentClassifier:
             votes[label] += _CUE_BONUS / len(cued)
         order = np.argsort(-votes, kind="stable")
         winner = int(order[0])
+        if cued == [_OUT_OF_SCOPE]:
+            # Another shop, or advice that is not the shop's to give, is decisive on its own.
+            winner = _OUT_OF_SCOPE
+            order = np.array([winner, *[int(i) for i in order if int(i) != winner]])
         total = float(votes.sum()) or 1.0
         share = float(votes[winner]) / total
         confidence = float(best_sim[winner]) * (0.5 + 0.5 * min(share, 1.0))

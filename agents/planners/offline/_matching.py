@@ -263,6 +263,13 @@ _SAME_ELSE = re.compile(
     r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else)\b",
     re.IGNORECASE,
 )
+# "two changes to the order with the keyboard, the dumbbells and the hose: ...": the items
+# that say which order it is are not the ones to change.
+_ORDER_DESCRIBED = re.compile(
+    r"\b(?:the|my)\s+order\s+(?:with|containing|that\s+has|that\s+had)\s+[^:.;?!]*?"
+    r"(?=\s*[:.;?!]|\s+please\b|$)",
+    re.IGNORECASE,
+)
 # "same silicone strap and everything": the rest of the item stays, not every item.
 _SAME_AND_ALL = re.compile(r"(\bsame\b[^.?!;]*?)\s+and\s+everything\b", re.IGNORECASE)
 # "That's all of them", "that's everything": the list is complete, not "every item".
@@ -325,7 +332,7 @@ def select_items(
     """
     if not items:
         return ItemChoice()
-    text = _SAME_AND_ALL.sub(r"\1", text)
+    text = _ORDER_DESCRIBED.sub(" ", _SAME_AND_ALL.sub(r"\1", text))
     text = _PAYS_FOR_ALL.sub(" ", _NOTHING_MORE.sub(" ", _SAME_ELSE.sub(" ", text)))
     acting, keeping = _split_kept(text)
     if not keeping or not acting.strip():

@@ -657,7 +657,8 @@ def _request(
     unsure = previous is not None and previous.confidence < _SURE and cued_now
     outranked = (
         previous is not None
-        and cued_now
+        and intent in cued_intents(clause)
+        and intent not in previous.family
         and previous.confidence < _OUTRANKED
         and not (named and previous.order_ids and named[0] not in previous.order_ids)
         and not any(parse_address(text) for text in previous.texts)  # its own address
