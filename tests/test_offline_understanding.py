@@ -212,6 +212,9 @@ def test_typos_of_request_words_are_fixed_and_real_words_kept(text: str, expecte
         ("Put whatever extra it costs on my Amex", {"modify_items"}, set()),
         ("did I actually get the difference refunded?", set(), {"modify_items"}),
         ("Can I deduct my home office on my taxes?", {"out_of_scope"}, set()),
+        ("Could you tell me whether that order made it to my place?", {"order_status"}, set()),
+        ("I was told I'd get the difference back", {"refund_status"}, set()),
+        ("Future deliveries should go to my new place", {"change_default_address"}, set()),
     ],
 )
 def test_requests_named_outright(clause: str, named: set[str], not_named: set[str]) -> None:
@@ -252,6 +255,12 @@ def test_who_the_customer_is_opens_no_request(clause: str, expected: bool) -> No
         (
             "My Amazon package says delivered but it's not here. Tracking is TBA305612884700. "
             "Can you look into it and get me a refund?",
+            ["out_of_scope"],
+        ),
+        # a message the classifier reads as a greeting once joined never becomes a request
+        (
+            "Hi! Could you translate this into Italian for me? It's for a birthday card: \"Happy "
+            "birthday, we love you and can't wait to see you.\"",
             ["out_of_scope"],
         ),
         # ...but a request about our order still is
@@ -541,6 +550,9 @@ ORDER_ITEMS: list[dict[str, Any]] = [
         ("return the keyboard, same visa for everything", ["k1"], []),
         # items that say which order it is are not the ones to change
         ("the order with the keyboard and the thermostat: the keyboard in tactile", ["k1"], []),
+        ("the keyboard came in the same box as the thermostat", ["k1"], []),
+        # "at all" is not "all": "everything but" needs a quantifier before the exception
+        ("I don't need the keyboard at all, but the red shirt is fine", ["k1"], []),
         ("the keyboard in tactile, same backlight and everything", ["k1"], []),
         ("the keyboard in tactile? Everything else about it can stay the same.", ["k1"], []),
     ],
@@ -676,6 +688,36 @@ def test_fingerprint_names_the_examples_and_the_code(tmp_path: Path) -> None:
     assert printed["planner"] == "offline"
     assert len(printed["examples"]) == 16 and len(printed["code"]) == 12
     assert printed == OfflinePlanner(cache_dir=tmp_path).fingerprint()
+
+
+def test_a_compound_name_picks_its_head_noun() -> None:
+    items = [
+        {"name": "Bicycle", "product_id": "b", "item_id": "b1", "options": {"size": "small"}},
+        {"name": "Cycling Helmet", "product_id": "h", "item_id": "h1", "options": {"size": "M"}},
+    ]
+    assert select_items("my bicycle helmet is too tight", items).indices == (1,)
+    assert select_items("the bicycle and the helmet", items).indices == (0, 1)
+
+
+KEYBOARD_VARIANTS: dict[str, dict[str, Any]] = {
+    "k1": {"item_id": "k1", "available": True, "price": 120.0,
+           "options": {"switch type": "clicky", "backlight": "white", "size": "full size"}},
+    "k2": {"item_id": "k2", "available": True, "price": 110.0,
+           "options": {"switch type": "linear", "backlight": "none", "size": "full size"}},
+    "k3": {"item_id": "k3", "available": True, "price": 130.0,
+           "options": {"switch type": "linear", "backlight": "RGB", "size": "full size"}},
+    "k4": {"item_id": "k4", "available": True, "price": 90.0,
+           "options": {"switch type": "linear", "backlight": "none", "size": "60%"}},
+}  # fmt: skip
+
+
+def test_doing_without_an_option_and_a_conditional_price() -> None:
+    current = KEYBOARD_VARIANTS["k1"]
+    said = "the linear one, still full size. I don't need the backlight at all"
+    assert choose_variant(said, current, KEYBOARD_VARIANTS).item_id == "k2"
+    # "if it ends up cheaper" asks for no particular price: the other options stay
+    said = "the linear one with RGB please, if it ends up cheaper put it on my card"
+    assert choose_variant(said, current, KEYBOARD_VARIANTS).item_id == "k3"
 
 
 def test_a_vague_card_does_not_undo_the_card_named_before() -> None:

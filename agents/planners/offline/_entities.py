@@ -199,8 +199,9 @@ _ORIGINAL = re.compile(
 # A method named only to be ruled out: "rather than the visa", "instead of PayPal", "Not a
 # gift card.", "not to my amex".
 _RULED_OUT = re.compile(
-    r"\b(?:(?:instead\s+of|rather\s+than)\s+(?:(?:putting|sending|paying|refunding|getting|"
-    r"having|the|money|it|them|back)\s+){0,4}|(?:other\s+than|not|than|except)\s+)"
+    r"\b(?:(?:instead\s+of|rather\s+than|other\s+than|not|than|except|rather\s+not)\s+"
+    r"(?:(?:putting|sending|paying|refunding|getting|having|have|put|pay|use|charge|the|money|"
+    r"it|them|back)\s+){0,4})"
     r"(?:on\s+|to\s+|onto\s+|"
     r"with\s+)?(?:the\s+|my\s+|a\s+|an\s+|that\s+)?(?:old\s+|current\s+)?(?:american\s+express|"
     r"amex|visa|master\s*card|discover|pay\s*pal|gift\s*-?\s*cards?|gc|store\s+credit|"

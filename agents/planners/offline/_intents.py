@@ -93,6 +93,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order|"
         r"\bwhen\s+(?:is|are|will|does|do)\s+(?:\w+\s+){0,8}?(?:show\s+up|arrive|get\s+here|"
         r"be\s+delivered|turn\s+up)\b|\bstill\s+waiting\s+(?:on|for)\b|"
+        r"\b(?:whether|if)\s+(?:\w+\s+){0,5}?(?:made\s+it|arrived|got\s+(?:there|here)|"
+        r"was\s+delivered|been\s+delivered)\b|"
         r"\bwhere\s+(?:that|the|my|this|our)\s+(?:\w+\s+)?(?:parcel|package|order|shipment|box)\s+"
         r"(?:is|are|has\s+got\s+to)\b",
     ),
@@ -101,7 +103,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
         r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b|"
         r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:gone|went|come|came|coming|got|been\s+\w+)\s+"
-        r"(?:back|through)\b|\bmoney\s+back\s+yet\b",
+        r"(?:back|through)\b|\bmoney\s+back\s+yet\b|"
+        r"\b(?:told|said|promised)\b[^.?!]*\b(?:difference|money|refund)\s+back\b",
     ),
     (
         "human",
@@ -140,7 +143,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"(?:of\s+the\s+same\s+\w+\s+)?instead\b|"
         # a price difference is an item change's: "put whatever extra it costs on my Amex"
         r"\b(?:charge|put|pay|bill|cover)\b[^.?!]{0,30}?\b(?:the|any|whatever(?:\s+the)?)\s+"
-        r"(?:price\s+)?difference\b|\bwhatever\s+(?:extra|more)\s+it\s+costs\b",
+        r"(?:price\s+)?difference\b|\bwhatever\s+(?:extra|more)\s+it\s+costs\b|"
+        r"\b(?:charge|put|pay|bill)\s+(?:the|any)\s+extra\b",
     ),
     # Other shops' products, prices and parcels: "is the one they sell at Best Buy better?"
     ("out_of_scope", _OTHER_SHOPS),
@@ -159,8 +163,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
         r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b|"
         r"\b(?:change|update)\b.*\b(?:in|on)\s+my\s+(?:profile|account)\b|"
-        r"\ball\s+(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b|"
-        r"\bfrom\s+now\s+on\b",
+        r"\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b|"
+        r"\bfrom\s+now\s+on\b|\bmy\s+(?:account|profile)\s+updated\b",
     ),
 )
 _CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(

@@ -161,7 +161,7 @@ def similar(embedder: Embedder | None, query: str, targets: Sequence[str]) -> li
 _ALL = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:the\s+|my\s+|those\s+|these\s+)?(?:items?|things|"
     r"stuff|products|of\s+(?:it|them))|all\s+(?:\w+\s+){0,2}(?:items?|things)|whole\s+order|"
-    r"entire\s+order|the\s+(?:whole|entire)\s+(?:thing|lot)|all\s+of\s+it|every\s+item|"
+    r"entire\s+order|the\s+(?:whole|entire)\s+(?:thing|lot)|(?:all|any|none)\s+of\s+it|every\s+item|"
     r"(?:everything|all)\s+(?:in|from)\s+(?:the|my|that|this)\s+order)\b",
     re.IGNORECASE,
 )
@@ -170,6 +170,7 @@ _EXCEPT = re.compile(
     r"but\s+(?:keep|the|my))\b(?P<rest>.*)$",
     re.IGNORECASE,
 )
+_ALL_WORD = re.compile(r"(?<!\bat\s)\b(?:all|everything)\b", re.IGNORECASE)
 _THEM_ALL = re.compile(
     r"\b(?:both(?:\s+of\s+them)?|all\s+of\s+them|them\s+all|each\s+of\s+them|all\s+three)\b",
     re.IGNORECASE,
@@ -232,13 +233,35 @@ def _item_text(item: dict[str, Any]) -> str:
     return f"{item.get('name', '')} {options}"
 
 
+def _modifiers(segment: str, items: Sequence[dict[str, Any]]) -> set[int]:
+    """Items whose name only qualifies another's in the mention.
+
+    "bicycle helmet" names the helmet, with "bicycle" as its modifier, not the bicycle.
+    """
+    lowered = " ".join(re.findall(r"[a-z0-9-]+", segment.lower()))
+    heads = [(str(item.get("name", "")).lower().split() or [""])[-1] for item in items]
+    return {
+        i
+        for i, head in enumerate(heads)
+        for j, other in enumerate(heads)
+        if i != j
+        and head
+        and other
+        and head != other
+        and re.search(rf"\b{re.escape(head)}s?\s+{re.escape(other)}", lowered)
+    }
+
+
 def _segment_scores(
     segment: str, items: Sequence[dict[str, Any]], embedder: Embedder | None
 ) -> list[tuple[float, float]]:
     """(name score, option score) of each item for one mention."""
     scores = []
-    for item in items:
+    modifiers = _modifiers(segment, items)
+    for index, item in enumerate(items):
         name = name_score(segment, str(item.get("name", "")))
+        if index in modifiers:
+            name = min(name, 0.5)
         option_values = [str(v) for v in (item.get("options") or {}).values()]
         matched = [text_score(segment, v) for v in option_values]
         option = sum(matched) / len(matched) if matched else 0.0
@@ -266,8 +289,9 @@ _SAME_ELSE = re.compile(
 # "two changes to the order with the keyboard, the dumbbells and the hose: ...": the items
 # that say which order it is are not the ones to change.
 _ORDER_DESCRIBED = re.compile(
-    r"\b(?:the|my)\s+order\s+(?:with|containing|that\s+has|that\s+had)\s+[^:.;?!]*?"
-    r"(?=\s*[:.;?!]|\s+please\b|$)",
+    r"(?:\b(?:the|my)\s+order\s+(?:with|containing|that\s+has|that\s+had)|"
+    r"\b(?:came|arrived|was|were|shipped)\s+in\s+the\s+same\s+(?:box|order|package|parcel|"
+    r"delivery|shipment)\s+(?:as|with))\s+[^:.;?!]*?(?=\s*[:.;?!]|\s+please\b|\s+if\b|$)",
     re.IGNORECASE,
 )
 # "same silicone strap and everything": the rest of the item stays, not every item.
@@ -355,7 +379,11 @@ def select_items(
 def _select(text: str, items: Sequence[dict[str, Any]], embedder: Embedder | None) -> ItemChoice:
     every = tuple(range(len(items)))
     exception = _EXCEPT.search(text)
-    if mentions_all(text) or (exception and re.search(r"\b(?:all|everything)\b", text, re.I)):
+    # "everything but the tablet"; not "the clicking ... I don't need it at all"
+    quantifier = _ALL_WORD.search(text)
+    if exception and (quantifier is None or quantifier.start() > exception.start()):
+        exception = None
+    if mentions_all(text) or exception:
         if exception:
             excluded = _select(exception.group("rest"), items, embedder)
             keep = tuple(i for i in every if i not in excluded.indices)
@@ -437,6 +465,26 @@ _NEGATED = re.compile(
 _SAME = re.compile(r"\b(?:same\s+(?:one|item|model|thing|variant)|identical|replacement)\b", re.I)
 _CHEAPEST = re.compile(
     r"\b(?:cheapest|lowest\s+price|least\s+expensive|most\s+affordable|cheaper)\b", re.I
+)
+
+
+def _without(text: str, option: str) -> bool:
+    """Whether the customer does without an option ("no backlight", "don't need the X")."""
+    word = re.escape(option.split()[-1])
+    return bool(
+        re.search(
+            rf"\b(?:no|without|(?:don'?t|do\s+not)\s+(?:need|want)\s+(?:the\s+|a\s+|any\s+)?)"
+            rf"{word}s?\b",
+            text,
+            re.IGNORECASE,
+        )
+    )
+
+
+_IF_PRICE = re.compile(
+    r"\b(?:if|in\s+case|should)\s+(?:it|that|this|the\s+\w+)\s+(?:\w+\s+){0,3}?"
+    r"(?:cheaper|more\s+expensive|pricier)\b",
+    re.IGNORECASE,
 )
 _PRICIEST = re.compile(
     r"\b(?:most\s+expensive|priciest|highest\s+price|top\s+of\s+the\s+line|best)\b", re.I
@@ -657,11 +705,15 @@ def choose_variant(
                 options[str(key)].append(str(value))
     base: dict[str, str] = {str(k): str(v) for k, v in (current.get("options") or {}).items()}
     wanted = option_mentions(text, options, base)
+    for option, values in options.items():
+        if "none" in values and _without(text, option):
+            wanted[option] = "none"  # "I don't need the backlight at all"
     for option, value in _relative(text, options, base).items():
         wanted.setdefault(option, value)
     if not wanted and embedder is not None:
         wanted = _embedded_mentions(text, options, base, embedder)
-    cheapest, priciest = bool(_CHEAPEST.search(text)), bool(_PRICIEST.search(text))
+    plain = _IF_PRICE.sub(" ", text)  # "if it ends up cheaper, ..." asks for no price
+    cheapest, priciest = bool(_CHEAPEST.search(plain)), bool(_PRICIEST.search(plain))
     changes = {k: v for k, v in wanted.items() if base.get(k) != v}
     if not changes and not (cheapest or priciest):
         same = bool(wanted) and (len(wanted) == len(options) or bool(_SAME.search(text)))

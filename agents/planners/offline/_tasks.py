@@ -522,7 +522,9 @@ def _message(
             if waiting and _REFERS_BACK.search(clause) and len(words(clause)) <= 8:
                 # "I changed the helmet once. Can you change it again?": "it" is read with
                 # the scene the customer just set.
-                prediction = classify(" ".join([*waiting, clause]))
+                together = classify(" ".join([*waiting, clause]))
+                if together.intent in REQUESTS and together.confidence >= LOW:
+                    prediction = together
             before = len(created)
             _request(board, created, owner, message, clause, prediction)
             if len(created) > before and waiting:
@@ -665,13 +667,10 @@ def _request(
     )
     scene = (
         previous is not None
-        and (context or unsure or outranked)
-        and intent not in _CONTEXT
+        and (((context or unsure) and intent not in _CONTEXT) or outranked)
         and not any(cued_intents(text) for text in previous.texts)
     )
-    refers_back = (
-        not named and _REFERS_BACK.search(clause) and len(words(clause)) <= (10 if context else 16)
-    )
+    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 16
     if previous is not None and scene and (refers_back or outranked):
         previous.intent = intent
         previous.confidence = prediction.confidence
