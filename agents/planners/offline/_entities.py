@@ -477,11 +477,12 @@ _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.IGNORECASE)
 
 
 def _capitalised(part: str) -> str:
-    if part != part.lower():
-        return part  # the customer chose the capitals
+    """Words typed in lower case get their capital; words with capitals stay as typed."""
     out: list[str] = []
     for word in part.split(" "):
-        if word[:1].isalpha():
+        if word != word.lower():
+            out.append(word)  # the customer chose the capitals ("NE", "McKinley")
+        elif word[:1].isalpha():
             out.append(word[:1].upper() + word[1:])
         elif _ORDINAL.fullmatch(word):
             out.append(word)

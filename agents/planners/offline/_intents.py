@@ -62,6 +62,7 @@ REQUESTS: frozenset[Intent] = frozenset(INTENTS) - {"greeting"}
 EXAMPLES_FILE = "intents.yaml"
 _K = 7
 _OUT_OF_SCOPE = INTENTS.index("out_of_scope")
+_DEFAULT_ADDRESS = INTENTS.index("change_default_address")
 _CUE_BONUS = 0.6
 
 _OTHER_SHOPS = (
@@ -93,8 +94,10 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"been\s+(?:shipped|delivered))\b|\bstatus\s+of\s+(?:my\s+)?order|"
         r"\bwhen\s+(?:is|are|will|does|do)\s+(?:\w+\s+){0,8}?(?:show\s+up|arrive|get\s+here|"
         r"be\s+delivered|turn\s+up)\b|\bstill\s+waiting\s+(?:on|for)\b|"
-        r"\b(?:whether|if)\s+(?:\w+\s+){0,5}?(?:made\s+it|arrived|got\s+(?:there|here)|"
-        r"was\s+delivered|been\s+delivered)\b|"
+        r"\b(?:whether|if)\s+(?:\w+\s+){0,8}?(?:made\s+it|arrived|got\s+(?:there|here)|"
+        r"(?:was|were|got)\s+delivered|been\s+delivered)\b|"
+        r"\bstill\s+no\s+(?:sign\s+of\s+)?(?:my\s+|the\s+)?\w+|"
+        r"\bstill\s+(?:not|hasn'?t|haven'?t)\s+(?:here|arrived|come|shown\s+up|turned\s+up)\b|"
         r"\bwhere\s+(?:that|the|my|this|our)\s+(?:\w+\s+)?(?:parcel|package|order|shipment|box)\s+"
         r"(?:is|are|has\s+got\s+to)\b",
     ),
@@ -102,7 +105,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "refund_status",
         r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
         r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b|"
-        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:gone|went|come|came|coming|got|been\s+\w+)\s+"
+        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:ever\s+)?(?:gone|went|go|goes|come|came|coming|"
+        r"got|been\s+\w+)\s+"
         r"(?:back|through)\b|\bmoney\s+back\s+yet\b|"
         r"\b(?:told|said|promised)\b[^.?!]*\b(?:difference|money|refund)\s+back\b",
     ),
@@ -201,10 +205,24 @@ def _ruled_out(clause: str) -> frozenset[Intent]:
     )
 
 
+_FROM_NOW_ON = re.compile(
+    r"\bfrom\s+now\s+on\b|\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|"
+    r"deliveries)\b",
+    re.IGNORECASE,
+)
+
+
 def cued_intents(clause: str) -> frozenset[Intent]:
-    """The intents a clause names outright ("return", "cancel", "a human"...)."""
+    """The intents a clause names outright ("return", "cancel", "a human"...).
+
+    Where the clause speaks of the orders to come ("from now on", "future orders go there"),
+    the address it names is the account's, not an order's.
+    """
     clause = spell_fix(clause)
-    return frozenset(intent for intent, cue in _CUES if _names(cue, clause))
+    found = frozenset(intent for intent, cue in _CUES if _names(cue, clause))
+    if "change_default_address" in found and _FROM_NOW_ON.search(clause):
+        found -= {"modify_address", "reroute"}
+    return found
 
 
 _VOCABULARY = (
@@ -446,7 +464,11 @@ class IntentClassifier:
             votes[label] += _CUE_BONUS / len(cued)
         order = np.argsort(-votes, kind="stable")
         winner = int(order[0])
-        if cued == [_OUT_OF_SCOPE]:
+        if _DEFAULT_ADDRESS in cued and _FROM_NOW_ON.search(clause):
+            # "from now on I'd like my orders to come to my new place": the account's address
+            winner = _DEFAULT_ADDRESS
+            order = np.array([winner, *[int(i) for i in order if int(i) != winner]])
+        elif cued == [_OUT_OF_SCOPE]:
             # Another shop, or advice that is not the shop's to give, is decisive on its own.
             winner = _OUT_OF_SCOPE
             order = np.array([winner, *[int(i) for i in order if int(i) != winner]])

@@ -177,7 +177,7 @@ _THEM_ALL = re.compile(
 )
 _PLURAL = re.compile(r"\b(?:both|all|the\s+two|two|the\s+three|three|each|every)\b", re.IGNORECASE)
 _SEGMENTS = re.compile(
-    r",|;|\+|\band\b|\bplus\b|&|\bas\s+well\s+as\b|\balong\s+with\b", re.IGNORECASE
+    r",|;|\+|/|\band\b|\bplus\b|&|\bas\s+well\s+as\b|\balong\s+with\b", re.IGNORECASE
 )
 _TARGET = re.compile(
     r"\b(?:to|for|into)\s+(?:the\s+|a\s+|an\s+)?(?:one|ones|version|model|variant|same)\b"
@@ -289,7 +289,8 @@ _SAME_ELSE = re.compile(
 # "two changes to the order with the keyboard, the dumbbells and the hose: ...": the items
 # that say which order it is are not the ones to change.
 _ORDER_DESCRIBED = re.compile(
-    r"(?:\b(?:the|my)\s+order\s+(?:with|containing|that\s+has|that\s+had)|"
+    r"(?:\b(?:the|my|an|a)\s+order\s+(?:(?:that|which)\s+(?:hasn'?t|has\s+not|has|was|is)\s+"
+    r"(?:\w+\s+){0,2}?)?(?:with|containing|that\s+has|that\s+had)|"
     r"\b(?:came|arrived|was|were|shipped)\s+in\s+the\s+same\s+(?:box|order|package|parcel|"
     r"delivery|shipment)\s+(?:as|with))\s+[^:.;?!]*?(?=\s*[:.;?!]|\s+please\b|\s+if\b|$)",
     re.IGNORECASE,
@@ -430,13 +431,21 @@ def _select(text: str, items: Sequence[dict[str, Any]], embedder: Embedder | Non
 def match_strength(
     text: str, items: Sequence[dict[str, Any]], embedder: Embedder | None = None
 ) -> float:
-    """How well the best-matching item of ``items`` fits the mentions in ``text`` (0-1.5)."""
+    """How well ``items`` fit the mentions in ``text``.
+
+    The best item's fit (0-1.5), plus 0.1 for every further mention that names one of them:
+    "the tablet / pet bed / jacket order" is the order with all four, not another one with a
+    jacket.
+    """
     best = 0.0
+    named = 0
     for segment in _segments(text):
-        for name, option in _segment_scores(segment, items, embedder):
-            if name >= 0.5:
-                best = max(best, name + 0.5 * option)
-    return best
+        scores = _segment_scores(segment, items, embedder)
+        fits = [name + 0.5 * option for name, option in scores if name >= 0.5]
+        if fits:
+            named += 1
+            best = max(best, *fits)
+    return best + 0.1 * max(named - 1, 0)
 
 
 def _plural_name(segment: str, items: Sequence[dict[str, Any]], top: list[int]) -> bool:

@@ -636,6 +636,42 @@ _THERE = re.compile(
 _REFERS_BACK = re.compile(r"\b(?:it|them|this|that|these|those|one)\b", re.IGNORECASE)
 
 
+def _set_the_scene(previous: Task, clause: str, intent: Intent, named: list[str]) -> bool:
+    """Whether the request just made only set the scene for this clause's request.
+
+    - "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": a
+      status or info clause sets the scene for a request that refers back to it (unless it
+      asked for its own thing outright: "Where is my order? Can you cancel it?").
+    - "Both jackets are way too warm. I'd like to return the two of them.": so does a clause
+      that named no request and read unsure.
+    - "The grinder is so loud. I'd like to return only the coffee maker.": a clause that
+      names its request outright outranks an unsure lean before it that named none and asked
+      for nothing.
+    - "I have an order that hasn't shipped yet with a watch and an ereader. I want the ereader
+      with more storage.": a status that asks nothing only says which order.
+    """
+    if any(cued_intents(text) for text in previous.texts):
+        return False
+    cued = cued_intents(clause)
+    context = previous.intent in _CONTEXT
+    told = context and not any("?" in t or _ASKING.search(t) for t in previous.texts)
+    unsure = previous.confidence < _SURE and bool(cued)
+    outranked = (
+        intent in cued
+        and intent not in previous.family
+        and previous.confidence < _OUTRANKED
+        and not (named and previous.order_ids and named[0] not in previous.order_ids)
+        and not any(parse_address(text) for text in previous.texts)  # its own address
+        and not any(_ASKING.search(text) for text in previous.texts)  # its own request
+    )
+    if outranked:
+        return True
+    if not (context or unsure) or intent in _CONTEXT:
+        return False
+    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 16
+    return bool(refers_back or told)
+
+
 def _request(
     board: TaskBoard,
     created: list[Task],
@@ -647,31 +683,7 @@ def _request(
     intent = prediction.intent
     named = order_ids(clause)
     previous = created[-1] if created else None
-    # "I got my espresso machine but I'd prefer the manual one. Can we exchange it?": the
-    # first clause sets the scene for the request that refers back to it (unless it asked
-    # for its own thing outright: "Where is my order? Can you cancel it?").
-    # So does a clause that named no request and read unsure ("Both jackets are way too warm.
-    # I'd like to return the two of them.").
-    # A clause that names its request outright also outranks an unsure one before it that
-    # named none ("The grinder is so loud. I'd like to return only the coffee maker.").
-    context = previous is not None and previous.intent in _CONTEXT
-    cued_now = bool(cued_intents(clause))
-    unsure = previous is not None and previous.confidence < _SURE and cued_now
-    outranked = (
-        previous is not None
-        and intent in cued_intents(clause)
-        and intent not in previous.family
-        and previous.confidence < _OUTRANKED
-        and not (named and previous.order_ids and named[0] not in previous.order_ids)
-        and not any(parse_address(text) for text in previous.texts)  # its own address
-    )
-    scene = (
-        previous is not None
-        and (((context or unsure) and intent not in _CONTEXT) or outranked)
-        and not any(cued_intents(text) for text in previous.texts)
-    )
-    refers_back = not named and _REFERS_BACK.search(clause) and len(words(clause)) <= 16
-    if previous is not None and scene and (refers_back or outranked):
+    if previous is not None and _set_the_scene(previous, clause, intent, named):
         previous.intent = intent
         previous.confidence = prediction.confidence
         previous.runner_up = prediction.runner_up
