@@ -216,6 +216,21 @@ def test_typos_of_request_words_are_fixed_and_real_words_kept(text: str, expecte
         ("I was told I'd get the difference back", {"refund_status"}, set()),
         ("Future deliveries should go to my new place", {"change_default_address"}, set()),
         ("still no laptop. what happened?", {"order_status"}, set()),
+        ("Did the espresso machine already get delivered?", {"order_status"}, set()),
+        ("i paid #W5467871 with the wrong visa", {"modify_payment"}, set()),
+        (
+            "I'd like to use it for the pet bed order instead of my credit card",
+            {"modify_payment"},
+            set(),
+        ),
+        (
+            "could you send it straight to my nephew at 5120 E Colfax Ave, Denver, CO 80220?",
+            {"modify_address"},
+            set(),
+        ),
+        ("Could I speak with a member of staff?", {"human"}, set()),
+        ("I want every cent back on my Discover card", {"return"}, set()),
+        ("when will I see that money?", {"refund_status"}, set()),
         ("Did the money ever go back onto my card?", {"refund_status"}, set()),
         (
             "update my account address so future orders go there",
@@ -394,6 +409,16 @@ def test_emails_names_and_zip_codes() -> None:
             PaymentRef(kind="credit_card", brand="visa", last_four="8062"),
         ),
         (
+            "Payment with my other visa, the 6309.",
+            PaymentRef(kind="credit_card", brand="visa", last_four="6309"),
+        ),
+        # two methods named: the one the money goes to
+        (
+            "The mastercard I paid with is about to be closed, so I want the refund on my PayPal",
+            PaymentRef(kind="paypal"),
+        ),
+        ("I paid with my visa but please refund to paypal", PaymentRef(kind="paypal")),
+        (
             "Instead of putting the money back on my visa, could it go onto my gift card?",
             PaymentRef(kind="gift_card"),
         ),
@@ -433,6 +458,7 @@ def test_cancel_reasons_map_to_the_two_allowed(text: str, expected: str | None) 
         ("found it cheaper elsewhere", True),
         ("your shipping is way too slow", True),
         ("it would arrive too late to be useful", True),
+        ("I would rather wait for the holiday sales and buy it again", True),
         ("too slow, I don't need it anymore", False),
         ("changed my mind", False),
     ],

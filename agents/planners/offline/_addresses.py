@@ -41,6 +41,17 @@ _ORDER_ADDRESS = re.compile(
 )
 
 
+_NOT = re.compile(r"\b(?:not|never|rather\s+than|instead\s+of)\s+(?:to\s+)?(?:my|the)?\s*$", re.I)
+
+
+def _names_default(text: str) -> bool:
+    """Whether the text asks for the account's address ("send it to my home address").
+
+    "Only this order, not my account address" rules it out instead.
+    """
+    return any(not _NOT.search(text[: m.start()]) for m in _DEFAULT_ADDRESS.finditer(text))
+
+
 def _address_from(ctx: Context, task: Task, *, allow_default: bool) -> Address | None:
     found: Address | None = None
     for text in task.texts:
@@ -49,7 +60,7 @@ def _address_from(ctx: Context, task: Task, *, allow_default: bool) -> Address |
             found = parsed
             continue
         user = ctx.conversation.user or {}
-        if allow_default and _DEFAULT_ADDRESS.search(text) and user.get("address"):
+        if allow_default and _names_default(text) and user.get("address"):
             found = to_address(user["address"])
         elif _ORDER_ADDRESS.search(text) and task.order_ids:
             order = ctx.conversation.orders.get(task.order_ids[-1])

@@ -180,8 +180,10 @@ _BRANDS = (
     ("discover", "discover"),
 )
 _LAST_FOUR = re.compile(
-    r"\b(?:ending|ends|ended|last\s+(?:4|four)(?:\s+digits)?|finishing)\s*(?:in|with|on|are|is|:)?"
-    r"\s*(\d{4})\b|\b(\d{4})\s+at\s+the\s+end\b|[x*]{2,}\s*(\d{4})\b",
+    r"\b(?:ending|endng|ening|ends|ended|last\s+(?:4|four)(?:\s+digits)?|finishing)\s*"
+    r"(?:in|with|on|are|is|:)?\s*(\d{4})\b|\b(\d{4})\s+at\s+the\s+end\b|[x*]{2,}\s*(\d{4})\b|"
+    # "my other visa, the 6309"
+    r"\b(?:visa|master\s*card|amex|discover|card)\b[^.?!\d]{0,12}?\bthe\s+(\d{4})\b",
     re.IGNORECASE,
 )
 _GIFT = re.compile(r"\b(?:gift\s*-?\s*cards?|gc|store\s+credit|giftcards?)\b", re.IGNORECASE)
@@ -217,6 +219,35 @@ _RULED_OUT_DIGITS = re.compile(
 )
 
 
+_ANY_METHOD = re.compile(
+    r"\b(?:american\s+express|amex|visa|master\s*card|discover|gift\s*-?\s*cards?|pay\s*pal)\b",
+    re.IGNORECASE,
+)
+_TARGET_BEFORE = re.compile(
+    r"(?:\b(?:to|on|onto|into|use|using|via|back\s+to|go\s+to)|(?<!paid\s)(?<!bought\s)\bwith)"
+    r"\s+(?:my|the|a|your)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _target_part(text: str) -> str:
+    """Where two methods are named, the text from the one the money goes to or comes from.
+
+    "The mastercard I paid with is about to be closed, so I want the refund on my PayPal
+    account instead" names PayPal as the target.
+    """
+    mentions = list(_ANY_METHOD.finditer(text))
+    kinds = {re.sub(r"\W", "", m.group().lower())[:4] for m in mentions}
+    if len(kinds) < 2:
+        return text
+    targeted = [
+        m for m in mentions if _TARGET_BEFORE.search(text[max(0, m.start() - 20) : m.start()])
+    ]
+    if len({re.sub(r"\W", "", m.group().lower())[:4] for m in targeted}) != 1:
+        return text
+    return text[targeted[0].start() :]
+
+
 def payment_ref(text: str) -> PaymentRef | None:
     """The payment method the customer names, if any.
 
@@ -225,7 +256,7 @@ def payment_ref(text: str) -> PaymentRef | None:
     card" -> any credit card (resolved against the account). A method ruled out ("the gift
     card rather than the visa", "not a gift card") is not the one named.
     """
-    text = _RULED_OUT_DIGITS.sub(" ", _RULED_OUT.sub(" ", text))
+    text = _target_part(_RULED_OUT_DIGITS.sub(" ", _RULED_OUT.sub(" ", text)))
     method = _METHOD_ID.search(text)
     if method:
         return PaymentRef(kind="id", method_id=method.group(1))
@@ -270,7 +301,8 @@ _OTHER_REASON = re.compile(
     r"\b(?:(?:found|got|bought|saw)\s+(?:it\s+|them\s+|one\s+|the\s+same\b[^.,;]*?)?"
     r"(?:cheaper|elsewhere|somewhere\s+else|for\s+less)|cheaper\s+(?:on|at|from|elsewhere)|"
     r"(?:shipping|delivery)\s+is\s+(?:way\s+|too\s+|so\s+)*slow|too\s+(?:slow|late|long)|"
-    r"arrive\s+(?:too\s+)?late|late\s+delivery)\b",
+    r"arrive\s+(?:too\s+)?late|late\s+delivery|on\s+sale|(?:holiday|black\s+friday)\s+sales?|"
+    r"discount(?:ed)?|buy\s+it\s+again)\b",
     re.IGNORECASE,
 )
 
@@ -452,7 +484,7 @@ def parse_address(text: str) -> Address | None:
     return replace(
         address,
         address1=_capitalised(address.address1),
-        address2=_UNIT_WORD.sub(_unit_word, _capitalised(address.address2)),
+        address2=_capitalised(_UNIT_WORD.sub(_unit_word, address.address2)),
         city=_capitalised(address.city),
     )
 
@@ -464,7 +496,9 @@ _UNIT_SHORT = {"apartment": "Apt"}
 def _unit_word(match: re.Match[str]) -> str:
     """A unit word as addresses keep it: "apt" -> "Apt", "apartment" -> "Apt" (USPS)."""
     word = match.group()
-    return _UNIT_SHORT.get(word.lower(), word.capitalize())
+    if word[:1].isupper():
+        return word  # the customer wrote it so
+    return _UNIT_SHORT.get(word, word.capitalize())
 
 
 _NUMBER_START = re.compile(r"\b\d+[A-Za-z]?\s+[A-Za-z]")

@@ -286,7 +286,9 @@ def _ask_order(ctx: Context, task: Task, text: str) -> Step:
     last = ctx.conversation.last_message
     if last is not None and "order_id" in last.asked and is_dont_know(last.text):
         text = text.replace("What's the order number?", "Which one is it?")
-    return Ask(text=text, wants=["order_id"])
+    # Listing the orders: the customer may answer with the order or with what was in it.
+    wants = ["order_id", "item"] if "I see:" in text else ["order_id"]
+    return Ask(text=text, wants=wants)
 
 
 def mentioned_orders(text: str) -> list[str]:

@@ -34,6 +34,7 @@ __all__ = [
     "examples_digest",
     "load_examples",
     "names_another_shop",
+    "rules_out",
     "split_clauses",
 ]
 
@@ -79,7 +80,8 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:want|like|need|get)\s+(?:a|my)\s+refund\s+(?:for|on)\b|\brefund\s+me\s+for\b|"
         r"\brefund\s+(?:it|them|this|that|the\s+\w+(?:\s+\w+)?)\s+(?:to|on|onto)\s+(?:my|the)\b|"
         r"\b(?:rather|just|want|like|prefer)\s+(?:\w+\s+){0,6}(?:my\s+)?money\s+back\b|"
-        r"\bget\s+(?:my|the|our)\s+money\s+back\s+(?:for|on)\s+(?:the|my|it|them|both|this|these)\b",
+        r"\bget\s+(?:my|the|our)\s+money\s+back\s+(?:for|on)\s+(?:the|my|it|them|both|this|these)\b|"
+        r"\bevery\s+(?:cent|penny|dollar)\s+back\b|\bfull\s+refund\b",
     ),
     ("exchange", r"\bexchang\w*|\bswap\w*|\btrade\b"),
     (
@@ -97,6 +99,7 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:whether|if)\s+(?:\w+\s+){0,8}?(?:made\s+it|arrived|got\s+(?:there|here)|"
         r"(?:was|were|got)\s+delivered|been\s+delivered)\b|"
         r"\bstill\s+no\s+(?:sign\s+of\s+)?(?:my\s+|the\s+)?\w+|"
+        r"\bdid\s+(?:\w+\s+){0,10}?(?:get|got|been)\s+delivered\b|"
         r"\bstill\s+(?:not|hasn'?t|haven'?t)\s+(?:here|arrived|come|shown\s+up|turned\s+up)\b|"
         r"\bwhere\s+(?:that|the|my|this|our)\s+(?:\w+\s+)?(?:parcel|package|order|shipment|box)\s+"
         r"(?:is|are|has\s+got\s+to)\b",
@@ -105,14 +108,16 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         "refund_status",
         r"\b(?:where|when|status|has|have|haven'?t|hasn'?t|still|yet|missing|processed|"
         r"issued)\b.*\brefund|\brefund\w*\b.*\b(?:yet|status|arrive|processed|issued|missing)\b|"
-        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:ever\s+)?(?:gone|went|go|goes|come|came|coming|"
+        r"\bwhen\s+(?:will|do|can)\s+i\s+(?:see|get|receive)\s+(?:that|the|my)\s+(?:money|refund|credit)\b|"
+        r"\b(?:money|credit)\s+(?:has\s+|have\s+)?(?:ever\s+|actually\s+|really\s+)?(?:gone|went|go|goes|come|came|coming|"
         r"got|been\s+\w+)\s+"
         r"(?:back|through)\b|\bmoney\s+back\s+yet\b|"
         r"\b(?:told|said|promised)\b[^.?!]*\b(?:difference|money|refund)\s+back\b",
     ),
     (
         "human",
-        r"\b(?:human|real\s+person|live\s+agent|representative|operator)\b|"
+        r"\b(?:human|real\s+person|live\s+agent|representative|operator|member\s+of\s+(?:staff|"
+        r"the\s+team)|staff\s+member)\b|"
         # A manager asked for, not one the customer claims to be ("I am the store manager").
         r"\b(?:speak|talk|get|want|need|see|connect|transfer|escalate|put)\b(?:\s+\w+){0,4}?"
         r"\s+(?:a|an|the|your|some)\s+(?:\w+\s+)?(?:manager|supervisor)\b",
@@ -124,6 +129,15 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:send|deliver|bring|ship)\s+(?:it|them|the\s+(?:\w+\s+)?(?:parcel|package|order))"
         r"\s+(?:[\w']+\s+){0,5}?(?:instead|elsewhere|to\s+(?:my|our)\s+(?:\w+\s+)?"
         r"(?:office|work|workplace))\b",
+    ),
+    (
+        # "use my gift card for the pet bed order instead of my credit card", "I paid with the
+        # wrong visa"
+        "modify_payment",
+        r"\bpaid\s+(?:\S+\s+){0,3}?with\s+the\s+wrong\s+(?:card|visa|mastercard|amex|discover|"
+        r"method|account)\b|\bwrong\s+(?:card|payment\s+method)\b|"
+        r"\b(?:use|put|pay|charge)\b(?:(?!\brefund|\bmoney\s+back)[^.?!])*\binstead\s+of\s+(?:my|the)\s+"
+        r"(?:credit\s+card|card|visa|mastercard|amex|discover|paypal)\b",
     ),
     (
         # "... and my pending order should ship there too", "make sure the order goes there"
@@ -205,11 +219,17 @@ def _ruled_out(clause: str) -> frozenset[Intent]:
     )
 
 
+_SENDING = re.compile(r"\b(?:send|ship|deliver|redirect|forward)\w*\b", re.IGNORECASE)
 _FROM_NOW_ON = re.compile(
     r"\bfrom\s+now\s+on\b|\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|"
     r"deliveries)\b",
     re.IGNORECASE,
 )
+
+
+def rules_out(clause: str) -> bool:
+    """Whether the clause only rules requests out ("Only this order, not my account address")."""
+    return bool(_ruled_out(clause)) and not cued_intents(clause)
 
 
 def cued_intents(clause: str) -> frozenset[Intent]:
@@ -220,6 +240,8 @@ def cued_intents(clause: str) -> frozenset[Intent]:
     """
     clause = spell_fix(clause)
     found = frozenset(intent for intent, cue in _CUES if _names(cue, clause))
+    if _SENDING.search(clause) and parse_address(clause) and "change_default_address" not in found:
+        found |= {"modify_address"}  # "send it to my nephew at 5120 E Colfax Ave, ..."
     if "change_default_address" in found and _FROM_NOW_ON.search(clause):
         found -= {"modify_address", "reroute"}
     return found

@@ -159,7 +159,10 @@ def similar(embedder: Embedder | None, query: str, targets: Sequence[str]) -> li
 
 # -- items of an order -------------------------------------------------------------------------
 _ALL = re.compile(
-    r"\b(?:everything|all\s+(?:of\s+)?(?:the\s+|my\s+|those\s+|these\s+)?(?:items?|things|"
+    r"\b(?:(?<=return\s)everything|(?<=send\s)everything|(?<=cancel\s)everything|"
+    r"(?<=refund\s)everything|(?<=exchange\s)everything|everything\s+(?=back\b)|^\s*everything|"
+    r"everything(?=\s*[.!]?\s*$)|"
+    r"all\s+(?:of\s+)?(?:the\s+|my\s+|those\s+|these\s+)?(?:items?|things|"
     r"stuff|products|of\s+(?:it|them))|all\s+(?:\w+\s+){0,2}(?:items?|things)|whole\s+order|"
     r"entire\s+order|the\s+(?:whole|entire)\s+(?:thing|lot)|(?:all|any|none)\s+of\s+it|every\s+item|"
     r"(?:everything|all)\s+(?:in|from)\s+(?:the|my|that|this)\s+order)\b",
@@ -283,7 +286,9 @@ _SAME_ELSE = re.compile(
     r"\b(?:(?:keep\s+|with\s+)?(?:everything|all)\s+else\s+(?:about\s+(?:it|them)\s+)?"
     r"(?:is\s+|stays?\s+|can\s+stay\s+|should\s+stay\s+|remains?\s+|can\s+remain\s+)?"
     r"(?:the\s+)?(?:same|unchanged|as\s+(?:it\s+)?is|fine)|(?:keep\s+)?"
-    r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else)\b",
+    r"(?:the\s+)?same\s+everything\s+else|keep\s+(?:everything|all)\s+else|"
+    r"(?:everything|all)\s+else\s+(?:in|from|on)\s+(?:that|the|my|this)\s+order\s+"
+    r"(?:can|should|will)?\s*(?:stay|remain)s?(?:\s+(?:as\s+it\s+is|the\s+same))?)\b",
     re.IGNORECASE,
 )
 # "two changes to the order with the keyboard, the dumbbells and the hose: ...": the items

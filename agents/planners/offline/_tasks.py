@@ -33,6 +33,7 @@ from agents.planners.offline._intents import (
     Prediction,
     cued_intents,
     names_another_shop,
+    rules_out,
     split_clauses,
 )
 from agents.planners.offline._reading import Conversation, CustomerMessage, Event
@@ -507,7 +508,12 @@ def _message(
             understood = True
             waiting.append(clause)
             continue
-        if _identity_only(clause) or _KEEPS.search(clause) or _bare_mention(clause):
+        if (
+            _identity_only(clause)
+            or _KEEPS.search(clause)
+            or _bare_mention(clause)
+            or (created and rules_out(clause))
+        ):
             # "This is Nora Khan, zip 37220.", "No, leave the order as it is.": who the
             # customer is, or what stays as it is, is no request.
             understood = True
