@@ -56,7 +56,14 @@ def _understanding() -> tuple[Any, Any]:
 def drift(
     reference: Annotated[str, typer.Option(help=f"Baseline utterances. {SourceHelp}")],
     current: Annotated[str, typer.Option(help=f"Utterances to test. {SourceHelp}")],
-    alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")] = 0.05,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0001,
+            max=0.5,
+            help="Significance level of the verdict (each of the two tests runs at half of it).",
+        ),
+    ] = 0.05,
     permutations: Annotated[
         int, typer.Option(min=20, max=5000, help="Permutations of the embedding test.")
     ] = 200,
@@ -69,7 +76,8 @@ def drift(
 ) -> None:
     """Input drift: intent mix (chi-square, Jensen-Shannon) and embedding shift (MMD).
 
-    Exits 1 when either shift is significant at ``--alpha``.
+    Exits 1 when either shift is significant; each test runs at ``--alpha`` / 2, so the
+    verdict's false-alarm rate is at most ``--alpha``.
     """
     with fail_cleanly():
         reader = _store_reader(store or get_settings().store_location())

@@ -480,16 +480,19 @@ def input_drift(
         texts_b: The sample to check.
         classify: The intent of one message.
         embed: One vector per message.
-        alpha: Significance level of each test.
+        alpha: Significance level of the verdict. Each of the two tests runs at ``alpha / 2``
+            (Bonferroni), so two samples of the same population are called drifted at most
+            ``alpha`` of the time, not up to twice that.
         permutations: Relabellings of the embedding test.
         seed: Seed of the embedding test.
 
     Returns:
         Both tests; significant when either is.
     """
-    intents = intent_shift([classify(t) for t in texts_a], [classify(t) for t in texts_b], alpha)
+    each = alpha / 2
+    intents = intent_shift([classify(t) for t in texts_a], [classify(t) for t in texts_b], each)
     embeddings = embedding_shift(
-        embed(list(texts_a)), embed(list(texts_b)), alpha, permutations, seed
+        embed(list(texts_a)), embed(list(texts_b)), each, permutations, seed
     )
     significant = intents.significant or embeddings.significant
     head = "inputs drifted" if significant else "no significant input drift"

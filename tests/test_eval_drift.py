@@ -281,3 +281,19 @@ def test_input_drift_combines_both_tests() -> None:
     steady = input_drift(mixed, list(reversed(mixed)), classify=classify, embed=embed)
     assert not steady.significant
     assert isinstance(steady.embeddings, EmbeddingShift)
+
+
+def test_input_drift_splits_its_level_between_the_two_tests() -> None:
+    # Two tests at alpha each would call a same-population pair drifted up to 2 * alpha of
+    # the time: each runs at alpha / 2. A mix shift with 0.01 < p < 0.05 is then not drift.
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.random.default_rng(len(texts)).normal(size=(len(texts), 3))
+
+    reference = ["refund"] * 50 + ["cancel"] * 50
+    current = ["refund"] * 35 + ["cancel"] * 65
+    found = input_drift(reference, current, classify=str, embed=embed, alpha=0.05)
+    assert 0.025 < found.intents.p_value < 0.05, found.intents.p_value
+    assert found.intents.significant is False
+    assert found.significant is False
+    strict = input_drift(reference, current, classify=str, embed=embed, alpha=0.2)
+    assert strict.intents.significant is True
