@@ -23,6 +23,7 @@ from agents.planners.offline._flows import (
     authenticate,
     find_order,
 )
+from agents.planners.offline._intents import ruled_out_before
 from agents.planners.offline._reading import Event
 from agents.planners.offline._tasks import Task
 from agents.planners.offline._texts import join_names
@@ -41,15 +42,12 @@ _ORDER_ADDRESS = re.compile(
 )
 
 
-_NOT = re.compile(r"\b(?:not|never|rather\s+than|instead\s+of)\s+(?:to\s+)?(?:my|the)?\s*$", re.I)
-
-
 def _names_default(text: str) -> bool:
     """Whether the text asks for the account's address ("send it to my home address").
 
     "Only this order, not my account address" rules it out instead.
     """
-    return any(not _NOT.search(text[: m.start()]) for m in _DEFAULT_ADDRESS.finditer(text))
+    return any(not ruled_out_before(text, m.start()) for m in _DEFAULT_ADDRESS.finditer(text))
 
 
 def _address_from(ctx: Context, task: Task, *, allow_default: bool) -> Address | None:

@@ -34,6 +34,7 @@ __all__ = [
     "examples_digest",
     "load_examples",
     "names_another_shop",
+    "ruled_out_before",
     "rules_out",
     "split_clauses",
 ]
@@ -66,6 +67,11 @@ _OUT_OF_SCOPE = INTENTS.index("out_of_scope")
 _DEFAULT_ADDRESS = INTENTS.index("change_default_address")
 _CUE_BONUS = 0.6
 
+# The orders to come: "from now on", "future deliveries", "all my next packages".
+_TO_COME = (
+    r"\bfrom\s+now\s+on\b|\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|"
+    r"deliveries)\b"
+)
 _OTHER_SHOPS = (
     r"\b(?:amazon|best\s*buy|walmart|costco|ebay|(?:at|from)\s+target|competitors?|"
     r"(?:another|other)\s+(?:store|shop|retailer|website|site)s?)\b"
@@ -181,8 +187,7 @@ _CUE_PATTERNS: tuple[tuple[Intent, str], ...] = (
         r"\b(?:default|profile|account|on\s+file|saved)\b.*\baddress|"
         r"\baddress\b.*\b(?:on\s+file|on\s+my\s+account|profile)\b|"
         r"\b(?:change|update)\b.*\b(?:in|on)\s+my\s+(?:profile|account)\b|"
-        r"\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|deliveries)\b|"
-        r"\bfrom\s+now\s+on\b|\bmy\s+(?:account|profile)\s+updated\b",
+        rf"{_TO_COME}|\bmy\s+(?:account|profile)\s+updated\b",
     ),
 )
 _CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = tuple(
@@ -200,7 +205,12 @@ def _names(cue: re.Pattern[str], clause: str) -> bool:
 
     "I don't want a return, I want someone to compensate me" does not ask for a return.
     """
-    return any(not _NEGATED.search(clause[: m.start()]) for m in cue.finditer(clause))
+    return any(not ruled_out_before(clause, m.start()) for m in cue.finditer(clause))
+
+
+def ruled_out_before(text: str, start: int) -> bool:
+    """Whether the words just before ``start`` rule out what follows ("not my ...")."""
+    return bool(_NEGATED.search(text[:start]))
 
 
 _OTHER_SHOP = re.compile(_OTHER_SHOPS, re.IGNORECASE)
@@ -211,6 +221,7 @@ def names_another_shop(text: str) -> bool:
     return bool(_OTHER_SHOP.search(text))
 
 
+@lru_cache(maxsize=4096)
 def _ruled_out(clause: str) -> frozenset[Intent]:
     """The intents a clause names only to rule out ("I don't want a return")."""
     clause = spell_fix(clause)
@@ -220,11 +231,7 @@ def _ruled_out(clause: str) -> frozenset[Intent]:
 
 
 _SENDING = re.compile(r"\b(?:send|ship|deliver|redirect|forward)\w*\b", re.IGNORECASE)
-_FROM_NOW_ON = re.compile(
-    r"\bfrom\s+now\s+on\b|\b(?:all\s+)?(?:my\s+)?(?:next|future)\s+(?:packages|parcels|orders|"
-    r"deliveries)\b",
-    re.IGNORECASE,
-)
+_FROM_NOW_ON = re.compile(_TO_COME, re.IGNORECASE)
 
 
 def rules_out(clause: str) -> bool:
@@ -232,6 +239,7 @@ def rules_out(clause: str) -> bool:
     return bool(_ruled_out(clause)) and not cued_intents(clause)
 
 
+@lru_cache(maxsize=4096)
 def cued_intents(clause: str) -> frozenset[Intent]:
     """The intents a clause names outright ("return", "cancel", "a human"...).
 

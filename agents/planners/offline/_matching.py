@@ -294,7 +294,8 @@ _SAME_ELSE = re.compile(
 # "two changes to the order with the keyboard, the dumbbells and the hose: ...": the items
 # that say which order it is are not the ones to change.
 _ORDER_DESCRIBED = re.compile(
-    r"(?:\b(?:the|my|an|a)\s+order\s+(?:(?:that|which)\s+(?:hasn'?t|has\s+not|has|was|is)\s+"
+    r"(?:\b(?:(?:the|my|an|a)\s+)?order\s+(?:(?:number\s+)?#?w?\d{7}\s+)?"
+    r"(?:(?:that|which)\s+(?:hasn'?t|has\s+not|has|was|is)\s+"
     r"(?:\w+\s+){0,2}?)?(?:with|containing|that\s+has|that\s+had)|"
     r"\b(?:came|arrived|was|were|shipped)\s+in\s+the\s+same\s+(?:box|order|package|parcel|"
     r"delivery|shipment)\s+(?:as|with))\s+[^:.;?!]*?(?=\s*[:.;?!]|\s+please\b|\s+if\b|$)",

@@ -123,11 +123,6 @@ def cancel(ctx: Context, task: Task) -> Result:
 
 
 _WHOLE_ORDER = "I can only cancel a whole order"
-_ORDER_BY_ITEM = re.compile(
-    r"\border\s+(?:#?w?\d{7}\s+|number\s+#?w?\d{7}\s+)?(?:with|containing|that\s+has|that\s+had)"
-    r"\s+(?:the|my|a|an)\b",
-    re.IGNORECASE,
-)
 
 
 def _whole_order(ctx: Context, task: Task, order: dict[str, Any]) -> Result | None:
@@ -144,8 +139,6 @@ def _whole_order(ctx: Context, task: Task, order: dict[str, Any]) -> Result | No
         return None
     if all(name_score(words, str(item.get("name", ""))) >= 0.5 for item in items):
         return None  # every item named, however listed ("(monitor + phone)")
-    if _ORDER_BY_ITEM.search(task.text):
-        return None  # "order #W1 with the sneakers": the item says which order
 
     conversation = ctx.conversation
     asked = [

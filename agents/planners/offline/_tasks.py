@@ -573,9 +573,8 @@ def _message(
         board.not_understood.append(message.index)
 
 
-_ACTS: frozenset[Intent] = frozenset(
-    {"cancel", "return", "exchange", "modify_items", "modify_payment", "modify_address", "reroute"}
-)
+_ACTS: frozenset[Intent] = frozenset(TOOL_INTENT.values()) - {"change_default_address"}
+"""Requests that change an order."""
 
 
 def _about_another_shop(text: str, clauses: list[str]) -> bool:
